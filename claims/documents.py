@@ -1,0 +1,95 @@
+"""Proof-of-execution files: the type is read from the bytes, never from the name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import zipfile
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+
+from claims.models import Claim, PoeDocument
+
+EXTENSION = {
+    PoeDocument.Kind.PDF: "pdf",
+    PoeDocument.Kind.DOCX: "docx",
+    PoeDocument.Kind.PNG: "png",
+    PoeDocument.Kind.JPEG: "jpg",
+}
+
+
+def sniff_kind(stream: IO[bytes]) -> str | None:
+    """PDF, PNG, JPEG by signature; DOCX as a ZIP package holding a Word main document."""
+    stream.seek(0)
+    head = stream.read(16)
+    stream.seek(0)
+    if head.startswith(b"%PDF-"):
+        return PoeDocument.Kind.PDF
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PoeDocument.Kind.PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return PoeDocument.Kind.JPEG
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(stream) as package:
+                names = set(package.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return None
+        finally:
+            stream.seek(0)
+        if "[Content_Types].xml" in names and "word/document.xml" in names:
+            return PoeDocument.Kind.DOCX
+    return None
+
+
+def clean_upload(claim: Claim, upload: UploadedFile, *, already: int | None = None) -> str:
+    """Check one upload against the size, count and type rules; return its kind."""
+    name = (upload.name or "document")[:200]
+    if upload.size is None or upload.size == 0:
+        raise ValidationError(_("%(name)s is empty.") % {"name": name})
+    limit = settings.CPOR_POE_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            _("%(name)s is larger than %(limit)s MB.") % {"name": name, "limit": limit // (1024 * 1024)}
+        )
+    count = claim.documents.count() if already is None else already
+    if count >= settings.CPOR_POE_MAX_FILES:
+        raise ValidationError(
+            _("A claim holds at most %(count)s documents.") % {"count": settings.CPOR_POE_MAX_FILES}
+        )
+    kind = sniff_kind(upload.file if hasattr(upload, "file") else upload)
+    if kind is None:
+        raise ValidationError(
+            _("%(name)s is not a PDF, DOCX, PNG or JPEG file (its content was checked).") % {"name": name}
+        )
+    return kind
+
+
+def _sha256(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def store_document(claim: Claim, upload: UploadedFile, *, by: Any, now: dt.datetime) -> PoeDocument:
+    """Validate and store one upload under a generated name (no history row: the caller writes it)."""
+    kind = clean_upload(claim, upload)
+    original = "".join(ch for ch in (upload.name or "document") if ch.isprintable() and ch not in "\\/\x00")
+    document = PoeDocument(
+        claim=claim,
+        original_name=(original or "document")[:255],
+        kind=kind,
+        size=upload.size,
+        sha256=_sha256(upload),
+        uploaded_by=None if not getattr(by, "is_authenticated", False) else by,
+        uploaded_at=now,
+    )
+    document.file.save(f"upload.{EXTENSION[kind]}", upload, save=False)
+    document.save()
+    return document

@@ -1,0 +1,815 @@
+"""Partners, the product catalogue, and the claim with its state machine.
+
+The claim's rules read top to bottom in `Claim`: states, transitions, conditions and permissions.
+Transition methods only change the claim in memory; `claims.workflow.transition` is the one caller
+that checks permission and conditions, saves, and writes history and mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import PurePath
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from claims.actors import Actor
+from cpor.business_days import add_business_days
+from cpor.models import OutboundEmail
+
+REVIEWER_GROUP = "PoE reviewers"
+LEAD_GROUP = "Review leads"
+REVIEW_BUSINESS_DAYS = 5
+PARTNER_RESPONSE_BUSINESS_DAYS = 5
+DISPUTE_RESPONSE_BUSINESS_DAYS = 5
+CONSENT_WINDOW = dt.timedelta(days=7)
+DISPUTE_WINDOW = dt.timedelta(days=30)
+
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+class ClaimRuleError(Exception):
+    """A business rule refuses what was asked; the message is fit to show the user."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Partners and people
+
+
+class Partner(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, default="en", help_text=_("Language of partner mail.")
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MpnId(models.Model):
+    """A Microsoft Partner Network ID (PartnerID) of a partner location."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="mpn_ids")
+    number = models.CharField(max_length=16, unique=True, validators=[])
+    location = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = "MPN ID"
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.location})" if self.location else self.number
+
+    def clean(self) -> None:
+        if not self.number.isdigit():
+            raise ValidationError({"number": _("An MPN ID is digits only.")})
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        GLOBAL_ADMIN = "global_admin", _("Global admin")
+        BILLING_ADMIN = "billing_admin", _("Billing admin")
+        INCENTIVES_ADMIN = "incentives_admin", _("Incentives admin")
+        MEMBER = "member", _("Member (read-only)")
+
+    MANAGING_ROLES = frozenset({Role.GLOBAL_ADMIN, Role.BILLING_ADMIN, Role.INCENTIVES_ADMIN})
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.partner} ({self.get_role_display()})"
+
+    @property
+    def can_manage_claims(self) -> bool:
+        return self.role in self.MANAGING_ROLES
+
+
+def membership_of(user: Any) -> Membership | None:
+    if isinstance(user, Actor) or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    try:
+        return user.membership
+    except Membership.DoesNotExist:
+        return None
+
+
+def is_managing_user(user: Any, partner_id: int) -> bool:
+    membership = membership_of(user)
+    return bool(membership and membership.partner_id == partner_id and membership.can_manage_claims)
+
+
+def is_reviewer(user: Any) -> bool:
+    if isinstance(user, Actor) or not getattr(user, "is_authenticated", False):
+        return False
+    if not (user.is_active and user.is_staff):
+        return False
+    names = getattr(user, "_cpor_group_names", None)
+    if names is None:
+        names = set(user.groups.values_list("name", flat=True))
+        user._cpor_group_names = names
+    return bool(names & {REVIEWER_GROUP, LEAD_GROUP})
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalogue and tenants
+
+
+class SolutionArea(models.TextChoices):
+    BUSINESS_APPLICATIONS = "business_applications", _("Business Applications")
+    MICROSOFT_365 = "microsoft_365", _("Microsoft 365")
+
+
+class Activity(models.TextChoices):
+    PRESALES = "presales", _("Pre-sales")
+    USAGE = "usage", _("Usage")
+    REVENUE_ASSOCIATION = "revenue_association", _("Revenue association (Business Influencer)")
+
+
+ACTIVITIES_BY_AREA: dict[str, tuple[str, ...]] = {
+    SolutionArea.BUSINESS_APPLICATIONS: (Activity.PRESALES, Activity.USAGE, Activity.REVENUE_ASSOCIATION),
+    SolutionArea.MICROSOFT_365: (Activity.USAGE,),
+}
+
+
+class Product(models.Model):
+    """A product or workload that can be claimed, by solution area."""
+
+    class Family(models.TextChoices):
+        DYNAMICS_365 = "dynamics_365", "Dynamics 365"
+        POWER_PLATFORM = "power_platform", "Power Platform"
+        MICROSOFT_365 = "microsoft_365", "Microsoft 365"
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    solution_area = models.CharField(max_length=32, choices=SolutionArea.choices, db_index=True)
+    family = models.CharField(max_length=32, choices=Family.choices)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["solution_area", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def needs_technical_contact(self) -> bool:
+        return self.family == self.Family.DYNAMICS_365
+
+
+class Tenant(models.Model):
+    """A customer tenant the registry knows, with its verified domains."""
+
+    tenant_id = models.UUIDField(unique=True)
+    name = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tenant_id})"
+
+
+class TenantDomain(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.domain = self.domain.strip().lower()
+        super().save(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reason codes
+
+
+class InformationRequestReason(models.TextChoices):
+    MISSING_ALL_POE = "missing_all_poe", _("Missing all PoE")
+    MISSING_CUSTOMER_ACKNOWLEDGMENT = "missing_customer_acknowledgment", _("Missing customer acknowledgment")
+    MISSING_OR_OLD_DATES = "missing_or_old_dates", _("Missing or old dates")
+    MISSING_PARTNER_SOLUTION = "missing_partner_solution", _("Missing partner solution/service")
+    MISSING_PRODUCTS = "missing_products", _("Missing products")
+
+
+class RejectionReason(models.TextChoices):
+    PARTNER_REQUEST = "partner_request", _("Partner request")
+    CUSTOMER_DECLINE = "customer_decline", _("Customer decline")
+    INSUFFICIENT_POE = "insufficient_poe", _("Insufficient proof of execution")
+    NO_PARTNER_RESPONSE = "no_partner_response", _("No partner response")
+    SUPERSEDED = "superseded", _("Superseded by another partner's association")
+
+
+class InsufficientPoeSubReason(models.TextChoices):
+    MISSING_CUSTOMER_CONSENT = "missing_customer_consent", _("Missing customer consent on PoE")
+    MISSING_PRODUCTS = "missing_products", _("Missing products")
+    NO_PARTNER_RESPONSE = "no_partner_response", _("No partner response")
+    POE_UNAVAILABLE = "poe_unavailable", _("PoE unavailable")
+
+
+class WithdrawReason(models.TextChoices):
+    WRONG_MPN = "wrong_mpn", _("Created with the wrong MPN ID")
+    WRONG_ACTIVITY = "wrong_activity", _("Chose the wrong activity")
+    NO_LONGER_WORKING = "no_longer_working", _("No longer working with the customer")
+
+
+# Rejections after which the partner may not dispute.
+NOT_DISPUTABLE = frozenset({RejectionReason.PARTNER_REQUEST, RejectionReason.CUSTOMER_DECLINE})
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditions and permissions of the state machine (pure: they read, never write)
+
+
+def refusal(
+    message: str | Callable[[Claim], str],
+) -> Callable[[Callable[[Claim], bool]], Callable[[Claim], bool]]:
+    """Attach the message shown to the user when this condition stops a transition."""
+
+    def attach(condition: Callable[[Claim], bool]) -> Callable[[Claim], bool]:
+        condition.refusal = message  # type: ignore[attr-defined]
+        return condition
+
+    return attach
+
+
+@refusal(lambda claim: " ".join(claim.submission_problems()))
+def is_complete(claim: Claim) -> bool:
+    return not claim.submission_problems()
+
+
+@refusal(_("Add a comment or a new PoE document answering the reviewer before resubmitting."))
+def has_partner_response(claim: Claim) -> bool:
+    since = claim.information_requested_at
+    if since is None:
+        return False
+    return (
+        claim.comments.filter(author_kind=ClaimEvent.ActorKind.PARTNER, created_at__gt=since).exists()
+        or claim.documents.filter(uploaded_at__gt=since).exists()
+    )
+
+
+@refusal(_("The partner still has time to respond; the claim expires only after its deadline."))
+def partner_response_overdue(claim: Claim) -> bool:
+    return claim.partner_response_due_at is not None and claim.partner_response_due_at <= timezone.now()
+
+
+@refusal(_("The consent period has ended."))
+def consent_window_open(claim: Claim) -> bool:
+    return claim.consent_window_ends_at is not None and timezone.now() < claim.consent_window_ends_at
+
+
+@refusal(_("The customer's opt-out window is still open."))
+def consent_window_closed(claim: Claim) -> bool:
+    return claim.consent_window_ends_at is not None and claim.consent_window_ends_at <= timezone.now()
+
+
+@refusal(
+    lambda claim: str(
+        _("This rejection can no longer be disputed; submit a new claim with updated PoE instead.")
+        if claim.rejection_reason not in NOT_DISPUTABLE
+        else _("A rejection at the partner's request or the customer's decline cannot be disputed.")
+    )
+)
+def dispute_window_open(claim: Claim) -> bool:
+    return (
+        claim.rejection_reason not in NOT_DISPUTABLE
+        and claim.dispute_window_ends_at is not None
+        and timezone.now() < claim.dispute_window_ends_at
+    )
+
+
+@refusal(
+    lambda claim: (
+        str(_("Another live claim of yours already covers this customer and product: %(names)s."))
+        % {"names": ", ".join(f"“{c.name}” (#{c.pk})" for c in claim.duplicates())}
+    )
+)
+def has_no_duplicate(claim: Claim) -> bool:
+    return not claim.duplicates().exists()
+
+
+def partner_manager(claim: Claim, user: Any) -> bool:
+    return is_managing_user(user, claim.partner_id)
+
+
+def reviewer(claim: Claim, user: Any) -> bool:
+    return is_reviewer(user)
+
+
+def customer(claim: Claim, user: Any) -> bool:
+    return isinstance(user, Actor) and user.kind == "customer"
+
+
+def system(claim: Claim, user: Any) -> bool:
+    return isinstance(user, Actor) and user.kind == "system"
+
+
+# ---------------------------------------------------------------------------------------------
+# The claim
+
+
+class Claim(FSMModelMixin, models.Model):
+    class Status(models.TextChoices):
+        EDITING = "editing", _("Editing")
+        SUBMITTED = "submitted", _("Submitted")
+        UNDER_REVIEW = "under_review", _("Under review")
+        PARTNER_ACTION_REQUIRED = "partner_action_required", _("Partner action required")
+        APPROVED = "approved", _("Approved (customer opt-out window open)")
+        ASSOCIATED = "associated", _("Approved · sent for incentive assessment")
+        REJECTED = "rejected", _("Rejected")
+        DISPUTED = "disputed", _("Rejection disputed")
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        TURKISH = "tr", "Türkçe"
+
+    S = Status
+    LIVE_STATUSES = frozenset(set(Status) - {Status.REJECTED})
+
+    # Fields a partner may still change after submitting (in `submitted` and
+    # `partner_action_required`); in `editing` every partner field is editable.
+    EDITABLE_AFTER_SUBMIT = frozenset(
+        {
+            "mpn",
+            "products",
+            "customer_contact_name",
+            "customer_contact_title",
+            "customer_contact_email",
+            "customer_contact_language",
+            "technical_contact_name",
+            "technical_contact_email",
+            "technical_contact_phone",
+            "partner_contact_name",
+            "partner_contact_email",
+            "partner_contact_phone",
+        }
+    )
+    PARTNER_FIELDS = EDITABLE_AFTER_SUBMIT | {
+        "name",
+        "solution_area",
+        "activity",
+        "customer_name",
+        "customer_domain",
+        "customer_tenant_id",
+        "subscription_id",
+        "work_description",
+    }
+    DEADLINE_BY_STATUS = {
+        Status.SUBMITTED: "review_start_due_at",
+        Status.UNDER_REVIEW: "review_due_at",
+        Status.PARTNER_ACTION_REQUIRED: "partner_response_due_at",
+        Status.APPROVED: "consent_window_ends_at",
+        Status.REJECTED: "dispute_window_ends_at",
+        Status.DISPUTED: "dispute_response_due_at",
+    }
+
+    name = models.CharField(_("claim name"), max_length=200)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="claims")
+    mpn = models.ForeignKey(MpnId, on_delete=models.PROTECT, related_name="claims", verbose_name=_("MPN ID"))
+    solution_area = models.CharField(_("solution area"), max_length=32, choices=SolutionArea.choices)
+    activity = models.CharField(_("activity"), max_length=32, choices=Activity.choices)
+    customer_name = models.CharField(_("customer name"), max_length=200)
+    customer_domain = models.CharField(_("customer domain"), max_length=253)
+    customer_tenant_id = models.UUIDField(_("customer tenant ID"), db_index=True)
+    subscription_id = models.UUIDField(_("subscription ID"), null=True, blank=True)
+    products = models.ManyToManyField(Product, related_name="claims", blank=True, verbose_name=_("products"))
+
+    customer_contact_name = models.CharField(_("customer contact name"), max_length=200, blank=True)
+    customer_contact_title = models.CharField(_("customer contact title"), max_length=200, blank=True)
+    customer_contact_email = models.EmailField(_("customer contact email"), blank=True)
+    customer_contact_language = models.CharField(
+        _("customer contact language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    technical_contact_name = models.CharField(_("technical contact name"), max_length=200, blank=True)
+    technical_contact_email = models.EmailField(_("technical contact email"), blank=True)
+    technical_contact_phone = models.CharField(_("technical contact phone"), max_length=40, blank=True)
+    partner_contact_name = models.CharField(_("partner contact name"), max_length=200, blank=True)
+    partner_contact_email = models.EmailField(_("partner contact email"), blank=True)
+    partner_contact_phone = models.CharField(_("partner contact phone"), max_length=40, blank=True)
+    work_description = models.TextField(_("description of the work done"), max_length=5000, blank=True)
+
+    status = FSMField(default=Status.EDITING, choices=Status.choices, protected=True, db_index=True)
+    information_request_reasons = models.JSONField(default=list, blank=True)
+    information_requested_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(max_length=32, choices=RejectionReason.choices, blank=True)
+    rejection_sub_reasons = models.JSONField(default=list, blank=True)
+    dispute_justification = models.TextField(blank=True)
+    assigned_reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_claims",
+    )
+
+    # Deadlines: each is set exactly while the claim is in the state it belongs to
+    # (DEADLINE_BY_STATUS), so beat jobs find due claims by an index range scan.
+    review_start_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    review_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    partner_response_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    consent_window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    dispute_window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    dispute_response_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="created_claims"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["partner", "status"], name="claim_partner_status_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name}"
+
+    # -- rules that read the claim -------------------------------------------------------------
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if (
+            self.activity
+            and self.solution_area
+            and self.activity not in ACTIVITIES_BY_AREA.get(self.solution_area, ())
+        ):
+            errors.setdefault("activity", []).append(
+                str(_("“%(activity)s” is not an activity of %(area)s."))
+                % {"activity": self.get_activity_display(), "area": self.get_solution_area_display()}
+            )
+        if self.subscription_id and self.solution_area != SolutionArea.BUSINESS_APPLICATIONS:
+            errors.setdefault("subscription_id", []).append(
+                str(_("A subscription ID applies to Business Applications claims only."))
+            )
+        if self.mpn_id and self.partner_id and self.mpn.partner_id != self.partner_id:
+            errors.setdefault("mpn", []).append(str(_("Choose one of your own MPN IDs.")))
+        if self.customer_domain:
+            self.customer_domain = self.customer_domain.strip().lower()
+            if not DOMAIN_RE.match(self.customer_domain):
+                errors.setdefault("customer_domain", []).append(
+                    str(_("Enter a domain name such as contoso.com."))
+                )
+        if self.customer_tenant_id and self.customer_domain and "customer_domain" not in errors:
+            tenant = Tenant.objects.filter(tenant_id=self.customer_tenant_id).first()
+            if tenant is not None and not tenant.domains.filter(domain=self.customer_domain).exists():
+                errors.setdefault("customer_domain", []).append(
+                    str(_("%(domain)s is not a verified domain of tenant %(tenant)s."))
+                    % {"domain": self.customer_domain, "tenant": self.customer_tenant_id}
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def product_problems(self, products: Iterable[Product]) -> list[str]:
+        wrong = [p.name for p in products if p.solution_area != self.solution_area or not p.active]
+        if wrong:
+            return [
+                str(_("Not products of %(area)s: %(names)s."))
+                % {"area": self.get_solution_area_display(), "names": ", ".join(sorted(wrong))}
+            ]
+        return []
+
+    def submission_problems(self) -> list[str]:
+        """What still stops this claim from being submitted, in words for the partner."""
+        problems: list[str] = []
+        products = list(self.products.all())
+        if not products:
+            problems.append(str(_("Choose at least one product or workload.")))
+        problems += self.product_problems(products)
+        if not self.documents.exists():
+            problems.append(str(_("Upload at least one proof-of-execution document.")))
+        if not (self.customer_contact_name and self.customer_contact_email):
+            problems.append(str(_("Give the customer contact's name and email.")))
+        if not (self.partner_contact_name and self.partner_contact_email):
+            problems.append(str(_("Give the partner contact's name and email.")))
+        if any(p.needs_technical_contact for p in products) and not (
+            self.technical_contact_name and self.technical_contact_email
+        ):
+            problems.append(str(_("Dynamics 365 workloads need a technical contact (name and email).")))
+        if not self.work_description.strip():
+            problems.append(str(_("Describe the work you did for the customer.")))
+        if self.pk and self.duplicates().exists():
+            problems.append(has_no_duplicate.refusal(self))
+        return problems
+
+    def duplicates(self) -> models.QuerySet[Claim]:
+        """This partner's other live claims on the same tenant, activity and any of the same products."""
+        return (
+            Claim.objects.filter(
+                partner_id=self.partner_id,
+                customer_tenant_id=self.customer_tenant_id,
+                activity=self.activity,
+                status__in=self.LIVE_STATUSES,
+                products__in=self.products.all(),
+            )
+            .exclude(pk=self.pk)
+            .distinct()
+        )
+
+    def editable_fields(self) -> frozenset[str]:
+        if self.status == self.S.EDITING:
+            return self.PARTNER_FIELDS
+        if self.status in (self.S.SUBMITTED, self.S.PARTNER_ACTION_REQUIRED):
+            return self.EDITABLE_AFTER_SUBMIT
+        return frozenset()
+
+    @property
+    def may_add_documents(self) -> bool:
+        return self.status in (self.S.EDITING, self.S.SUBMITTED, self.S.PARTNER_ACTION_REQUIRED)
+
+    @property
+    def next_deadline(self) -> dt.datetime | None:
+        field = self.DEADLINE_BY_STATUS.get(self.status)
+        return getattr(self, field) if field else None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The partner-editable fields and the status as plain values, for history diffs."""
+        values: dict[str, Any] = {}
+        for name in sorted(self.PARTNER_FIELDS - {"products"}):
+            field = self._meta.get_field(name)
+            value = getattr(self, field.attname)
+            values[name] = None if value is None else str(value)
+        values["products"] = sorted(self.products.values_list("code", flat=True)) if self.pk else []
+        values["status"] = self.status
+        return values
+
+    def _set_deadline(self, field: str | None, value: dt.datetime | None = None) -> None:
+        """Clear every deadline, then set the one the new state runs on."""
+        for name in self.DEADLINE_BY_STATUS.values():
+            setattr(self, name, None)
+        if field:
+            setattr(self, field, value)
+
+    # -- the state machine -----------------------------------------------------------------
+
+    @transition(
+        status, source=S.EDITING, target=S.SUBMITTED, conditions=[is_complete], permission=partner_manager
+    )
+    def submit(self, *, by: Any, now: dt.datetime) -> None:
+        self.submitted_at = now
+        self._set_deadline("review_start_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
+
+    @transition(status, source=S.SUBMITTED, target=S.UNDER_REVIEW, permission=reviewer)
+    def start_review(self, *, by: Any, now: dt.datetime) -> None:
+        self.assigned_reviewer = by
+        self._set_deadline("review_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
+
+    @transition(status, source=S.UNDER_REVIEW, target=S.PARTNER_ACTION_REQUIRED, permission=reviewer)
+    def request_information(self, *, by: Any, now: dt.datetime, reasons: Iterable[str], comment: str) -> None:
+        reasons = _codes(reasons, InformationRequestReason, _("Choose at least one reason for the request."))
+        _require_text(comment, _("Write a comment telling the partner what is needed."))
+        self.information_request_reasons = reasons
+        self.information_requested_at = now
+        self._set_deadline("partner_response_due_at", add_business_days(now, PARTNER_RESPONSE_BUSINESS_DAYS))
+
+    @transition(
+        status,
+        source=S.PARTNER_ACTION_REQUIRED,
+        target=S.UNDER_REVIEW,
+        conditions=[has_partner_response],
+        permission=partner_manager,
+    )
+    def resubmit(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
+        self._set_deadline("review_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
+
+    @transition(status, source=S.UNDER_REVIEW, target=S.APPROVED, permission=reviewer)
+    def approve(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
+        self.information_request_reasons = []
+        self._set_deadline("consent_window_ends_at", now + CONSENT_WINDOW)
+
+    @transition(status, source=S.UNDER_REVIEW, target=S.REJECTED, permission=reviewer)
+    def reject(self, *, by: Any, now: dt.datetime, sub_reasons: Iterable[str], comment: str) -> None:
+        sub_reasons = _codes(
+            sub_reasons, InsufficientPoeSubReason, _("Choose at least one rejection reason.")
+        )
+        _require_text(comment, _("Write a comment telling the partner why the claim is rejected."))
+        self._rejected(RejectionReason.INSUFFICIENT_POE, sub_reasons, disputable_from=now)
+
+    @transition(
+        status,
+        source=S.PARTNER_ACTION_REQUIRED,
+        target=S.REJECTED,
+        conditions=[partner_response_overdue],
+        permission=system,
+    )
+    def expire(self, *, by: Any, now: dt.datetime) -> None:
+        self._rejected(RejectionReason.NO_PARTNER_RESPONSE, [], disputable_from=now)
+
+    @transition(
+        status,
+        source=[S.SUBMITTED, S.UNDER_REVIEW, S.PARTNER_ACTION_REQUIRED, S.APPROVED, S.ASSOCIATED],
+        target=S.REJECTED,
+        permission=partner_manager,
+    )
+    def withdraw(self, *, by: Any, now: dt.datetime, reason: str, comment: str = "") -> None:
+        (reason,) = _codes([reason], WithdrawReason, _("Say why you withdraw the claim."))
+        self._rejected(RejectionReason.PARTNER_REQUEST, [reason], disputable_from=None)
+
+    @transition(
+        status, source=S.APPROVED, target=S.REJECTED, conditions=[consent_window_open], permission=customer
+    )
+    def deny_consent(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
+        self._rejected(RejectionReason.CUSTOMER_DECLINE, [], disputable_from=None)
+
+    @transition(
+        status, source=S.APPROVED, target=S.ASSOCIATED, conditions=[consent_window_closed], permission=system
+    )
+    def close_consent_window(self, *, by: Any, now: dt.datetime) -> None:
+        self._set_deadline(None)
+
+    @transition(
+        status,
+        source=[S.SUBMITTED, S.UNDER_REVIEW, S.PARTNER_ACTION_REQUIRED, S.APPROVED, S.ASSOCIATED],
+        target=S.REJECTED,
+        permission=system,
+    )
+    def supersede(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
+        """Ends an association when a competing partner's claim on the same tenant and product wins."""
+        self._rejected(RejectionReason.SUPERSEDED, [], disputable_from=now)
+
+    @transition(
+        status,
+        source=S.REJECTED,
+        target=S.DISPUTED,
+        conditions=[dispute_window_open, has_no_duplicate],
+        permission=partner_manager,
+    )
+    def dispute(
+        self, *, by: Any, now: dt.datetime, justification: str = "", documents: Iterable[Any] = ()
+    ) -> None:
+        if not (justification or "").strip() and not list(documents):
+            raise ClaimRuleError(str(_("Give a business justification or upload updated PoE to dispute.")))
+        self.dispute_justification = justification.strip()
+        # One dispute per rejection: the window is spent, and an upheld rejection is final.
+        self._set_deadline("dispute_response_due_at", add_business_days(now, DISPUTE_RESPONSE_BUSINESS_DAYS))
+
+    @transition(status, source=S.DISPUTED, target=S.UNDER_REVIEW, permission=reviewer)
+    def reopen(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
+        self.rejection_reason = ""
+        self.rejection_sub_reasons = []
+        self.assigned_reviewer = by
+        self._set_deadline("review_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
+
+    @transition(status, source=S.DISPUTED, target=S.REJECTED, permission=reviewer)
+    def uphold_rejection(self, *, by: Any, now: dt.datetime, comment: str) -> None:
+        _require_text(comment, _("Write a comment telling the partner why the rejection stands."))
+        self._set_deadline(None)
+
+    def _rejected(self, reason: str, sub_reasons: list[str], *, disputable_from: dt.datetime | None) -> None:
+        self.rejection_reason = reason
+        self.rejection_sub_reasons = sub_reasons
+        self._set_deadline(
+            "dispute_window_ends_at", disputable_from + DISPUTE_WINDOW if disputable_from else None
+        )
+
+
+def _codes(values: Iterable[str], choices: type[models.TextChoices], empty_message: Any) -> list[str]:
+    chosen = list(dict.fromkeys(str(v) for v in values or ()))
+    if not chosen:
+        raise ClaimRuleError(str(empty_message))
+    unknown = [v for v in chosen if v not in choices.values]
+    if unknown:
+        raise ClaimRuleError(str(_("Unknown reason code: %(codes)s.")) % {"codes": ", ".join(unknown)})
+    return chosen
+
+
+def _require_text(text: str | None, message: Any) -> None:
+    if not (text or "").strip():
+        raise ClaimRuleError(str(message))
+
+
+# ---------------------------------------------------------------------------------------------
+# PoE documents, comments, history
+
+
+def _poe_storage() -> Any:
+    return storages["poe"]
+
+
+def _poe_path(document: PoeDocument, filename: str) -> str:
+    # Generated names only: the partner's file name is kept in `original_name`, never on disk.
+    return f"poe/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"
+
+
+class PoeDocument(models.Model):
+    class Kind(models.TextChoices):
+        PDF = "pdf", "PDF"
+        DOCX = "docx", "DOCX"
+        PNG = "png", "PNG"
+        JPEG = "jpeg", "JPEG"
+
+    CONTENT_TYPES = {
+        Kind.PDF: "application/pdf",
+        Kind.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Kind.PNG: "image/png",
+        Kind.JPEG: "image/jpeg",
+    }
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="documents")
+    file = models.FileField(storage=_poe_storage, upload_to=_poe_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    uploaded_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def content_type(self) -> str:
+        return self.CONTENT_TYPES[self.kind]
+
+
+class ClaimEvent(models.Model):
+    """Append-only history: one row per transition, edit, comment, upload and notification."""
+
+    class ActorKind(models.TextChoices):
+        PARTNER = "partner", _("Partner")
+        REVIEWER = "reviewer", _("Reviewer")
+        CUSTOMER = "customer", _("Customer")
+        SYSTEM = "system", _("System")
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Created")
+        EDIT = "edit", _("Edited")
+        COMMENT = "comment", _("Comment")
+        UPLOAD = "upload", _("Document uploaded")
+        REMOVE_DOCUMENT = "remove_document", _("Document removed")
+        NOTIFICATION = "notification", _("Notification")
+        SUBMIT = "submit", _("Submitted")
+        START_REVIEW = "start_review", _("Review started")
+        REQUEST_INFORMATION = "request_information", _("Information requested")
+        RESUBMIT = "resubmit", _("Resubmitted")
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Rejected")
+        EXPIRE = "expire", _("Rejected: no partner response")
+        WITHDRAW = "withdraw", _("Withdrawn")
+        DENY_CONSENT = "deny_consent", _("Customer declined")
+        CLOSE_CONSENT_WINDOW = "close_consent_window", _("Sent for incentive assessment")
+        SUPERSEDE = "supersede", _("Superseded")
+        DISPUTE = "dispute", _("Rejection disputed")
+        REOPEN = "reopen", _("Dispute accepted, review reopened")
+        UPHOLD_REJECTION = "uphold_rejection", _("Rejection upheld")
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    from_status = models.CharField(max_length=32, blank=True)
+    to_status = models.CharField(max_length=32, blank=True)
+    diff = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+    partner_visible = models.BooleanField(default=True)
+    email = models.ForeignKey(OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["claim", "created_at"], name="event_claim_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} on claim {self.claim_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ClaimRuleError("History is append-only: a ClaimEvent cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ClaimRuleError("History is append-only: a ClaimEvent cannot be deleted.")
+
+
+class Comment(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    author_kind = models.CharField(max_length=10, choices=ClaimEvent.ActorKind.choices)
+    body = models.TextField(max_length=5000)
+    partner_visible = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author_kind} on claim {self.claim_id}"

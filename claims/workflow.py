@@ -1,0 +1,496 @@
+"""The one path for every change to a claim.
+
+Whoever acts — a partner view, an admin button, the customer's link, a beat job — calls a function
+here. Each runs in one database transaction: lock the claim row, check permission and condition,
+change it, save, append a `ClaimEvent`, write the outbox rows. Nothing is sent inside the
+transaction; mail leaves after commit (see `cpor.outbox`).
+
+Other apps act inside a transition by registering a step (`register_step`) from their
+`AppConfig.ready`; the step runs in the same transaction, after the claim is saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed, has_transition_perm
+
+from claims import notifications
+from claims.actors import CUSTOMER, SYSTEM, Actor
+from claims.documents import store_document
+from claims.models import (
+    Claim,
+    ClaimEvent,
+    ClaimRuleError,
+    Comment,
+    PoeDocument,
+    Product,
+    dispute_window_open,
+    is_managing_user,
+    is_reviewer,
+    membership_of,
+)
+
+__all__ = [
+    "CUSTOMER",
+    "SYSTEM",
+    "TRANSITIONS",
+    "TransitionRefused",
+    "add_comment",
+    "add_document",
+    "copy_claim",
+    "create_claim",
+    "delete_draft",
+    "edit_claim",
+    "register_step",
+    "remove_document",
+    "transition",
+]
+
+
+class TransitionRefused(PermissionDenied):
+    """The action is not allowed now; the message says why in words fit to show the user."""
+
+
+TRANSITIONS: tuple[str, ...] = tuple(
+    sorted({t.name for t in Claim._meta.get_field("status").get_all_transitions(Claim)})
+)
+# Actions that may bring new PoE documents with them.
+DOCUMENT_ACTIONS = frozenset({"resubmit", "dispute"})
+
+
+@dataclass(frozen=True)
+class StepContext:
+    claim: Claim
+    action: str
+    by: Any
+    now: dt.datetime
+    event: ClaimEvent
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+Step = Callable[[StepContext], None]
+_steps: dict[str, list[Step]] = defaultdict(list)
+
+
+def register_step(action: str, step: Step) -> None:
+    """Run `step` inside the transaction of every `action` (idempotent per step)."""
+    if action not in TRANSITIONS:
+        raise ValueError(f"unknown transition {action!r}")
+    if step not in _steps[action]:
+        _steps[action].append(step)
+
+
+def actor_kind(by: Any) -> str:
+    if isinstance(by, Actor):
+        return ClaimEvent.ActorKind.CUSTOMER if by is CUSTOMER else ClaimEvent.ActorKind.SYSTEM
+    if is_reviewer(by):
+        return ClaimEvent.ActorKind.REVIEWER
+    return ClaimEvent.ActorKind.PARTNER
+
+
+def _user_or_none(by: Any) -> Any:
+    return None if isinstance(by, Actor) or not getattr(by, "is_authenticated", False) else by
+
+
+def _lock(claim: Claim | int) -> Claim:
+    pk = claim.pk if isinstance(claim, Claim) else claim
+    try:
+        return Claim.objects.select_for_update().get(pk=pk)
+    except Claim.DoesNotExist:
+        raise TransitionRefused(_("This claim no longer exists.")) from None
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    return {key: [before.get(key), after.get(key)] for key in after if before.get(key) != after.get(key)}
+
+
+def _record(
+    claim: Claim,
+    *,
+    by: Any,
+    action: str,
+    now: dt.datetime,
+    from_status: str = "",
+    to_status: str = "",
+    diff: Mapping[str, Any] | None = None,
+    note: str = "",
+    partner_visible: bool = True,
+) -> ClaimEvent:
+    return ClaimEvent.objects.create(
+        claim=claim,
+        created_at=now,
+        actor_kind=actor_kind(by),
+        actor=_user_or_none(by),
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        diff=dict(diff or {}),
+        note=note,
+        partner_visible=partner_visible,
+    )
+
+
+def _failed_condition(claim: Claim, action: str) -> str | None:
+    meta = getattr(Claim, action)._django_fsm
+    found = meta.get_transition(claim.status)
+    for condition in found.conditions if found else ():
+        if not condition(claim):
+            message = getattr(condition, "refusal", _("The conditions for this action are not met."))
+            return str(message(claim) if callable(message) else message)
+    return None
+
+
+def _may(claim: Claim, action: str, by: Any) -> bool:
+    meta = getattr(Claim, action)._django_fsm
+    found = meta.get_transition(claim.status)
+    return bool(found and found.has_perm(claim, by))
+
+
+def _refuse_state(claim: Claim, action: str) -> TransitionRefused:
+    label = ClaimEvent.Action(action).label if action in ClaimEvent.Action.values else action
+    return TransitionRefused(
+        _("“%(action)s” is not possible while the claim is %(status)s.")
+        % {"action": label, "status": claim.get_status_display()}
+    )
+
+
+def transition(claim: Claim | int, action: str, *, by: Any, **details: Any) -> Claim:
+    """Move `claim` through `action` as `by`; return the saved claim.
+
+    Raises TransitionRefused (and changes nothing) when the state, the actor or a condition does
+    not allow it, or when `details` break a rule (missing reason, empty comment …).
+    """
+    if action not in TRANSITIONS:
+        raise TransitionRefused(_("Unknown action “%(action)s”.") % {"action": action})
+    method_params = inspect.signature(getattr(Claim, action)).parameters
+    documents: list[UploadedFile] = list(details.pop("documents", None) or ())
+    if documents and action not in DOCUMENT_ACTIONS:
+        raise TransitionRefused(_("Documents cannot be added with this action."))
+    unexpected = set(details) - set(method_params)
+    if unexpected:
+        raise TypeError(f"{action} takes no {', '.join(sorted(unexpected))}")
+
+    with transaction.atomic():
+        locked = _lock(claim)
+        method = getattr(locked, action)
+        if not can_proceed(method, check_conditions=False):
+            raise _refuse_state(locked, action)
+        if not _may(locked, action, by):
+            raise TransitionRefused(_("You are not allowed to do this on this claim."))
+        now = timezone.now()
+        before = locked.snapshot()
+        from_status = locked.status
+        comment = (details.get("comment") or "").strip()
+        if comment and not isinstance(by, Actor):
+            Comment.objects.create(
+                claim=locked, author=by, author_kind=actor_kind(by), body=comment, created_at=now
+            )
+        stored = [store_document(locked, upload, by=by, now=now) for upload in documents]
+        refusal = _failed_condition(locked, action)
+        if refusal:
+            raise TransitionRefused(refusal)
+        if not has_transition_perm(method, by):
+            raise TransitionRefused(_("You are not allowed to do this on this claim."))
+        if "documents" in method_params:
+            details["documents"] = stored
+        try:
+            method(by=by, now=now, **details)
+        except ClaimRuleError as exc:
+            raise TransitionRefused(str(exc)) from None
+        locked.save()
+        diff = _diff(before, locked.snapshot())
+        if stored:
+            diff["documents_added"] = [doc.original_name for doc in stored]
+        event = _record(
+            locked,
+            by=by,
+            action=action,
+            now=now,
+            from_status=from_status,
+            to_status=locked.status,
+            diff=diff,
+            note=comment or (details.get("justification") or "").strip(),
+        )
+        context = StepContext(claim=locked, action=action, by=by, now=now, event=event, details=details)
+        for step in _steps[action]:
+            step(context)
+        notifications.after_transition(locked, action, by=by, now=now, note=event.note)
+    return locked
+
+
+# ---------------------------------------------------------------------------------------------
+# Partner edits, documents and comments
+
+
+def _require_manager(claim: Claim, by: Any) -> None:
+    if not is_managing_user(by, claim.partner_id):
+        raise TransitionRefused(_("You are not allowed to change this claim."))
+
+
+def _products_from(values: Iterable[Product | str]) -> list[Product]:
+    values = list(values)
+    codes = [v for v in values if isinstance(v, str)]
+    products = [v for v in values if isinstance(v, Product)]
+    if codes:
+        found = {p.code: p for p in Product.objects.filter(code__in=codes)}
+        unknown = sorted(set(codes) - set(found))
+        if unknown:
+            raise ValidationError(
+                {"products": _("Unknown product codes: %(codes)s.") % {"codes": ", ".join(unknown)}}
+            )
+        products += found.values()
+    return list({p.pk: p for p in products}.values())
+
+
+def _validate(claim: Claim, products: list[Product] | None) -> None:
+    """Model rules plus the product catalogue and the duplicate rule; raises ValidationError."""
+    errors: dict[str, list[str]] = {}
+    try:
+        claim.full_clean(exclude=["status", "created_by", "copied_from"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if products is not None:
+        problems = claim.product_problems(products)
+        if problems:
+            errors.setdefault("products", []).extend(problems)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_duplicates(claim: Claim) -> None:
+    duplicates = list(claim.duplicates()[:3])
+    if duplicates:
+        names = ", ".join(f"“{c.name}” (#{c.pk})" for c in duplicates)
+        raise ValidationError(
+            {
+                "products": _(
+                    "You already have a live claim for this customer, activity and product: %(names)s."
+                )
+                % {"names": names}
+            }
+        )
+
+
+def create_claim(*, by: Any, fields: Mapping[str, Any], products: Iterable[Product | str] = ()) -> Claim:
+    """Create a draft (`editing`) claim for the acting user's partner."""
+    membership = membership_of(by)
+    if membership is None or not membership.can_manage_claims:
+        raise TransitionRefused(
+            _("Only your organization's Global, Billing or Incentives admins can create claims.")
+        )
+    unknown = set(fields) - (Claim.PARTNER_FIELDS - {"products"})
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be set: %(names)s.") % {"names": ", ".join(sorted(unknown))}
+        )
+    with transaction.atomic():
+        now = timezone.now()
+        claim = Claim(partner=membership.partner, created_by=by, created_at=now, **fields)
+        chosen = _products_from(products)
+        _validate(claim, chosen)
+        claim.save()
+        claim.products.set(chosen)
+        _check_duplicates(claim)
+        _record(
+            claim,
+            by=by,
+            action=ClaimEvent.Action.CREATE,
+            now=now,
+            to_status=claim.status,
+            diff=_diff({}, claim.snapshot()),
+        )
+    return claim
+
+
+def edit_claim(claim: Claim | int, *, by: Any, changes: Mapping[str, Any]) -> Claim:
+    """Change partner fields the current state allows; one `edit` event with the field diff."""
+    with transaction.atomic():
+        locked = _lock(claim)
+        _require_manager(locked, by)
+        allowed = locked.editable_fields()
+        if not allowed:
+            raise TransitionRefused(
+                _("A claim that is %(status)s cannot be edited.") % {"status": locked.get_status_display()}
+            )
+        refused = sorted(set(changes) - allowed)
+        if refused:
+            raise TransitionRefused(
+                _("While the claim is %(status)s these fields cannot be changed: %(names)s.")
+                % {"status": locked.get_status_display(), "names": ", ".join(refused)}
+            )
+        now = timezone.now()
+        before = locked.snapshot()
+        products = _products_from(changes["products"]) if "products" in changes else None
+        for name, value in changes.items():
+            if name != "products":
+                setattr(locked, name, value)
+        _validate(locked, products if products is not None else list(locked.products.all()))
+        locked.save()
+        if products is not None:
+            locked.products.set(products)
+        _check_duplicates(locked)
+        diff = _diff(before, locked.snapshot())
+        if diff:
+            _record(locked, by=by, action=ClaimEvent.Action.EDIT, now=now, diff=diff)
+    return locked
+
+
+def add_document(claim: Claim | int, *, by: Any, upload: UploadedFile) -> PoeDocument:
+    """Store one PoE file (type checked from its bytes) and record the upload."""
+    with transaction.atomic():
+        locked = _lock(claim)
+        _require_manager(locked, by)
+        if not locked.may_add_documents:
+            raise TransitionRefused(
+                _("Documents cannot be added while the claim is %(status)s.")
+                % {"status": locked.get_status_display()}
+            )
+        now = timezone.now()
+        document = store_document(locked, upload, by=by, now=now)
+        _record(
+            locked,
+            by=by,
+            action=ClaimEvent.Action.UPLOAD,
+            now=now,
+            diff={"documents_added": [document.original_name]},
+            note=document.original_name,
+        )
+    return document
+
+
+def remove_document(claim: Claim | int, *, by: Any, document_id: int) -> None:
+    with transaction.atomic():
+        locked = _lock(claim)
+        _require_manager(locked, by)
+        if locked.status != Claim.Status.EDITING:
+            raise TransitionRefused(_("Documents can be removed only while the claim is a draft."))
+        document = locked.documents.filter(pk=document_id).first()
+        if document is None:
+            raise TransitionRefused(_("That document is not part of this claim."))
+        name = document.original_name
+        stored_name = document.file.name
+        storage = document.file.storage
+        document.delete()
+        _record(
+            locked,
+            by=by,
+            action=ClaimEvent.Action.REMOVE_DOCUMENT,
+            now=timezone.now(),
+            diff={"documents_removed": [name]},
+            note=name,
+        )
+        transaction.on_commit(lambda: storage.delete(stored_name))
+
+
+def add_comment(claim: Claim | int, *, by: Any, body: str, partner_visible: bool = True) -> Comment:
+    """A partner reply (always partner-visible) or a reviewer comment or internal note."""
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": _("Write a comment first.")})
+    if len(body) > 5000:
+        raise ValidationError({"body": _("A comment is at most 5,000 characters.")})
+    with transaction.atomic():
+        locked = _lock(claim)
+        kind = actor_kind(by)
+        if kind == ClaimEvent.ActorKind.PARTNER:
+            _require_manager(locked, by)
+            if locked.status == Claim.Status.EDITING:
+                raise TransitionRefused(_("Comments open once the claim is submitted."))
+            partner_visible = True
+        elif kind != ClaimEvent.ActorKind.REVIEWER:
+            raise TransitionRefused(_("You are not allowed to comment on this claim."))
+        now = timezone.now()
+        comment = Comment.objects.create(
+            claim=locked,
+            author=by,
+            author_kind=kind,
+            body=body,
+            partner_visible=partner_visible,
+            created_at=now,
+        )
+        _record(
+            locked,
+            by=by,
+            action=ClaimEvent.Action.COMMENT,
+            now=now,
+            note=body,
+            partner_visible=partner_visible,
+        )
+        notifications.after_comment(locked, comment, now=now)
+    return comment
+
+
+def delete_draft(claim: Claim | int, *, by: Any) -> None:
+    with transaction.atomic():
+        locked = _lock(claim)
+        _require_manager(locked, by)
+        if locked.status != Claim.Status.EDITING:
+            raise TransitionRefused(_("Only a draft can be deleted; withdraw a submitted claim instead."))
+        stored = [(d.file.storage, d.file.name) for d in locked.documents.all()]
+        locked.delete()
+        for storage, name in stored:
+            transaction.on_commit(lambda s=storage, n=name: s.delete(n))
+
+
+def copy_claim(claim: Claim | int, *, by: Any) -> Claim:
+    """Start a new draft from a rejected claim whose dispute window is over (or never opened)."""
+    with transaction.atomic():
+        source = _lock(claim)
+        _require_manager(source, by)
+        if source.status != Claim.Status.REJECTED or dispute_window_open(source):
+            raise TransitionRefused(
+                _("A new claim can be started from a rejected claim once it can no longer be disputed.")
+            )
+        fields = {name: getattr(source, name) for name in Claim.PARTNER_FIELDS - {"products"}}
+        fields["name"] = (_("%(name)s (new)") % {"name": source.name})[:200]
+        now = timezone.now()
+        copy = Claim(partner=source.partner, created_by=by, created_at=now, copied_from=source, **fields)
+        copy.save()
+        copy.products.set(source.products.all())
+        _record(
+            copy,
+            by=by,
+            action=ClaimEvent.Action.CREATE,
+            now=now,
+            to_status=copy.status,
+            diff=_diff({}, copy.snapshot()),
+            note=_("Started from claim #%(pk)s.") % {"pk": source.pk},
+        )
+    return copy
+
+
+def sweep_due(*, action: str, status: str, deadline_field: str, batch_size: int = 500) -> int:
+    """Move every claim in `status` whose `deadline_field` has passed through `action` as the system.
+
+    Walks due claims in primary-key order, one transaction per claim, so a crash leaves each claim
+    fully moved or untouched. A claim that someone else moved first (a partner resubmitting, a
+    second job run) is refused by the state machine and skipped: running twice is harmless.
+    """
+    moved = 0
+    last_pk = 0
+    while True:
+        due = list(
+            Claim.objects.filter(status=status, **{f"{deadline_field}__lte": timezone.now()}, pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not due:
+            return moved
+        for pk in due:
+            try:
+                transition(pk, action, by=SYSTEM)
+            except TransitionRefused:
+                continue
+            moved += 1
+        last_pk = due[-1]

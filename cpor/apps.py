@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CporConfig(AppConfig):
+    name = "cpor"
+    verbose_name = "CPOR platform"

@@ -1,0 +1,31 @@
+"""The Celery app and the one beat schedule: every clock-driven job of CPOR is listed here."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
+
+app = Celery("cpor")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Re-send outbox mail that the after-commit task did not deliver (broker or SMTP outage).
+    "redeliver-pending-email": {
+        "task": "cpor.tasks.redeliver_pending_email",
+        "schedule": 60.0,
+    },
+    # Reject claims whose partner did not answer an information request within 5 business days.
+    "expire-partner-action-claims": {
+        "task": "claims.tasks.expire_partner_action_claims",
+        "schedule": 300.0,
+    },
+    # Close the customer's 7-day opt-out window and hand the claim to incentive assessment.
+    "close-consent-windows": {
+        "task": "consent.tasks.close_consent_windows",
+        "schedule": 300.0,
+    },
+}

@@ -1,0 +1,36 @@
+"""The mail outbox: every notification is a row written in the transaction of the change it reports.
+
+Rows are delivered after commit by a Celery task and re-driven by a beat job, so a broker or SMTP
+outage delays mail and loses none.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboundEmail(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=64, help_text="The template that produced the message.")
+    to = models.EmailField()
+    language = models.CharField(max_length=8, default="en")
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to} ({self.status})"
