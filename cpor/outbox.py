@@ -63,7 +63,9 @@ def _schedule_delivery(email_id: int) -> None:
     try:
         deliver_email.delay(email_id)
     except Exception:  # the broker is down: the re-drive job will send it later
-        logger.warning("could not hand email %s to the broker; the re-drive job will send it", email_id)
+        logger.warning(
+            "could not hand email %s to the broker; the re-drive job will send it", email_id, exc_info=True
+        )
 
 
 def retry_delay(attempts: int) -> dt.timedelta:

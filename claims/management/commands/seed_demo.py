@@ -1,0 +1,292 @@
+"""Load the demo: Contoso and Fabrikam, their people, the reviewers, and a claim in every state.
+
+Idempotent: users and partners are updated in place, and a demo claim that already exists (by
+partner and name) is left alone. Claims move through `claims.workflow` like any other claim.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from claims import workflow
+from claims.demo_pdf import one_page_pdf
+from claims.models import LEAD_GROUP, REVIEWER_GROUP, Claim, Membership, MpnId, Partner, Tenant, TenantDomain
+from claims.workflow import SYSTEM
+
+PASSWORD = "demo-password"
+NORTHWIND = uuid.UUID("6f1c2b1e-1d1a-4c53-9f3e-0a4b1c2d3e4f")
+TAILSPIN = uuid.UUID("0d2e3f40-5a6b-4c7d-8e9f-a0b1c2d3e4f5")
+ADVENTURE = uuid.UUID("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
+WINGTIP = uuid.UUID("2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901")
+LITWARE = uuid.UUID("7e6d5c4b-3a29-4817-a6f5-e4d3c2b1a098")
+
+ACCOUNTS = [
+    ("alice@contoso.example", "Alice", "Contoso", Membership.Role.INCENTIVES_ADMIN, None),
+    ("bob@contoso.example", "Bob", "Contoso", Membership.Role.MEMBER, None),
+    ("carol@fabrikam.example", "Carol", "Fabrikam", Membership.Role.GLOBAL_ADMIN, None),
+    ("rita@cpor.example", "Rita", None, None, REVIEWER_GROUP),
+    ("leo@cpor.example", "Leo", None, None, LEAD_GROUP),
+]
+
+TENANTS = [
+    (NORTHWIND, "Northwind Traders", ["northwind.example", "northwindtraders.example"]),
+    (TAILSPIN, "Tailspin Toys", ["tailspin.example"]),
+    (ADVENTURE, "Adventure Works", ["adventure-works.example"]),
+    (WINGTIP, "Wingtip Toys", ["wingtip.example"]),
+    (LITWARE, "Litware Inc.", ["litware.example"]),
+]
+
+
+class Command(BaseCommand):
+    help = "Load idempotent demo data: partners, people, products and a claim in every state."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            people = self._people()
+            for tenant_id, name, domains in TENANTS:
+                tenant, _ = Tenant.objects.update_or_create(tenant_id=tenant_id, defaults={"name": name})
+                for domain in domains:
+                    TenantDomain.objects.update_or_create(domain=domain, defaults={"tenant": tenant})
+            created = self._claims(people)
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new claims)."))
+        self.stdout.write("Sign in at http://127.0.0.1:8000/ with password 'demo-password' as:")
+        for email, _first, partner, role, group in ACCOUNTS:
+            who = f"{partner}, {Membership.Role(role).label}" if partner else f"group {group!r} (admin)"
+            self.stdout.write(f"  {email:26} {who}")
+
+    def _people(self) -> dict[str, Any]:
+        user_model = get_user_model()
+        partners = {
+            "Contoso": self._partner("Contoso", [("1234567", "Seattle, US"), ("1234568", "Istanbul, TR")]),
+            "Fabrikam": self._partner("Fabrikam", [("7654321", "Ankara, TR")]),
+        }
+        Partner.objects.filter(name="Fabrikam").update(language="tr")
+        people: dict[str, Any] = {"partners": partners}
+        for email, first_name, partner_name, role, group in ACCOUNTS:
+            user, _ = user_model.objects.update_or_create(
+                username=email,
+                defaults={
+                    "email": email,
+                    "first_name": first_name,
+                    "is_staff": group is not None,
+                    "is_active": True,
+                },
+            )
+            user.set_password(PASSWORD)
+            user.save()
+            if partner_name:
+                Membership.objects.update_or_create(
+                    user=user, defaults={"partner": partners[partner_name], "role": role}
+                )
+            if group:
+                user.groups.add(Group.objects.get(name=group))
+            people[first_name.lower()] = user
+        return people
+
+    def _partner(self, name: str, mpns: list[tuple[str, str]]) -> Partner:
+        partner, _ = Partner.objects.get_or_create(name=name)
+        for number, location in mpns:
+            MpnId.objects.update_or_create(number=number, defaults={"partner": partner, "location": location})
+        return partner
+
+    def _claims(self, people: dict[str, Any]) -> int:
+        alice, carol, rita, leo = people["alice"], people["carol"], people["rita"], people["leo"]
+        contoso, fabrikam = people["partners"]["Contoso"], people["partners"]["Fabrikam"]
+        plans: list[
+            tuple[Any, Partner, str, dict[str, Any], list[str], list[tuple[str, Any, dict[str, Any]]]]
+        ] = [
+            (
+                alice,
+                contoso,
+                "Northwind — Dynamics 365 Sales rollout (ready to submit)",
+                _ba(NORTHWIND, "Northwind Traders", "northwind.example", "usage"),
+                ["d365-sales"],
+                [],
+            ),
+            (
+                alice,
+                contoso,
+                "Tailspin — Teams adoption",
+                _m365(TAILSPIN, "Tailspin Toys", "tailspin.example"),
+                ["m365-teams", "m365-teams-phone"],
+                [("submit", alice, {})],
+            ),
+            (
+                alice,
+                contoso,
+                "Adventure Works — Power Apps field inspections",
+                _ba(ADVENTURE, "Adventure Works", "adventure-works.example", "presales"),
+                ["power-apps"],
+                [("submit", alice, {}), ("start_review", rita, {})],
+            ),
+            (
+                alice,
+                contoso,
+                "Wingtip — Customer Service pilot",
+                _ba(WINGTIP, "Wingtip Toys", "wingtip.example", "usage"),
+                ["d365-customer-service"],
+                [
+                    ("submit", alice, {}),
+                    ("start_review", rita, {}),
+                    (
+                        "request_information",
+                        rita,
+                        {
+                            "reasons": ["missing_customer_acknowledgment", "missing_or_old_dates"],
+                            "comment": "The SOW is not signed by the customer and has no date.",
+                        },
+                    ),
+                ],
+            ),
+            (
+                alice,
+                contoso,
+                "Litware — Exchange Online migration",
+                _m365(LITWARE, "Litware Inc.", "litware.example"),
+                ["m365-exchange-online"],
+                [("submit", alice, {}), ("start_review", rita, {}), ("approve", rita, {})],
+            ),
+            (
+                alice,
+                contoso,
+                "Northwind — Intune rollout",
+                _m365(NORTHWIND, "Northwind Traders", "northwindtraders.example"),
+                ["m365-intune"],
+                [
+                    ("submit", alice, {}),
+                    ("start_review", rita, {}),
+                    ("approve", rita, {}),
+                    ("close_consent_window", SYSTEM, {}),
+                ],
+            ),
+            (
+                alice,
+                contoso,
+                "Tailspin — Business Central finance",
+                _ba(TAILSPIN, "Tailspin Toys", "tailspin.example", "revenue_association"),
+                ["d365-business-central"],
+                [
+                    ("submit", alice, {}),
+                    ("start_review", rita, {}),
+                    (
+                        "reject",
+                        rita,
+                        {
+                            "sub_reasons": ["missing_products"],
+                            "comment": "The PoE covers Finance, not Business Central.",
+                        },
+                    ),
+                ],
+            ),
+            (
+                alice,
+                contoso,
+                "Adventure Works — Power BI reporting",
+                _ba(ADVENTURE, "Adventure Works", "adventure-works.example", "usage"),
+                ["power-bi"],
+                [
+                    ("submit", alice, {}),
+                    ("start_review", rita, {}),
+                    (
+                        "reject",
+                        rita,
+                        {"sub_reasons": ["missing_customer_consent"], "comment": "No customer signature."},
+                    ),
+                    (
+                        "dispute",
+                        alice,
+                        {"justification": "The customer signed the attached acceptance letter."},
+                    ),
+                ],
+            ),
+            (
+                carol,
+                fabrikam,
+                "Litware — Teams Phone",
+                _m365(LITWARE, "Litware Inc.", "litware.example", language="tr"),
+                ["m365-teams-phone"],
+                [("submit", carol, {}), ("start_review", leo, {})],
+            ),
+            (
+                carol,
+                fabrikam,
+                "Wingtip — Field Service",
+                _ba(WINGTIP, "Wingtip Toys", "wingtip.example", "usage", language="tr"),
+                ["d365-field-service"],
+                [("submit", carol, {})],
+            ),
+        ]
+        created = 0
+        for author, partner, name, fields, products, steps in plans:
+            if Claim.objects.filter(partner=partner, name=name).exists():
+                continue
+            mpn = partner.mpn_ids.order_by("number").first()
+            claim = workflow.create_claim(
+                by=author,
+                fields={**fields, "name": name, "mpn": mpn, **_contacts(partner)},
+                products=products,
+            )
+            pdf = one_page_pdf(
+                [
+                    f"Proof of execution: {name}",
+                    f"Partner: {partner.name}",
+                    f"Customer: {fields['customer_name']}",
+                    "Signed by the customer.",
+                ]
+            )
+            workflow.add_document(claim, by=author, upload=SimpleUploadedFile("proof-of-execution.pdf", pdf))
+            for action, actor, details in steps:
+                if action == "close_consent_window":
+                    # Demo only: pretend the 7-day opt-out window ended an hour ago.
+                    Claim.objects.filter(pk=claim.pk).update(
+                        consent_window_ends_at=timezone.now() - dt.timedelta(hours=1)
+                    )
+                claim = workflow.transition(claim, action, by=actor, **details)
+            created += 1
+        return created
+
+
+def _ba(tenant: uuid.UUID, customer: str, domain: str, activity: str, language: str = "en") -> dict[str, Any]:
+    return {
+        "solution_area": "business_applications",
+        "activity": activity,
+        "customer_name": customer,
+        "customer_domain": domain,
+        "customer_tenant_id": tenant,
+        "customer_contact_language": language,
+        "technical_contact_name": "Terry Technical",
+        "technical_contact_email": f"it@{domain}",
+        "work_description": "Designed, configured and rolled out the solution; trained the customer's team.",
+    }
+
+
+def _m365(tenant: uuid.UUID, customer: str, domain: str, language: str = "en") -> dict[str, Any]:
+    return {
+        "solution_area": "microsoft_365",
+        "activity": "usage",
+        "customer_name": customer,
+        "customer_domain": domain,
+        "customer_tenant_id": tenant,
+        "customer_contact_language": language,
+        "work_description": "Planned the deployment, migrated the users and ran adoption workshops.",
+    }
+
+
+def _contacts(partner: Partner) -> dict[str, Any]:
+    slug = partner.name.lower()
+    return {
+        "customer_contact_name": "Casey Customer",
+        "customer_contact_title": "IT director",
+        "customer_contact_email": "casey.customer@customer.example",
+        "partner_contact_name": f"{partner.name} incentives desk",
+        "partner_contact_email": f"incentives@{slug}.example",
+    }
