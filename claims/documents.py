@@ -10,6 +10,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from claims.models import Claim, PoeDocument
@@ -54,7 +55,7 @@ def clean_upload(claim: Claim, upload: UploadedFile, *, already: int | None = No
     limit = settings.CPOR_POE_MAX_BYTES
     if upload.size > limit:
         raise ValidationError(
-            _("%(name)s is larger than %(limit)s MB.") % {"name": name, "limit": limit // (1024 * 1024)}
+            _("%(name)s is larger than %(limit)s.") % {"name": name, "limit": filesizeformat(limit)}
         )
     count = claim.documents.count() if already is None else already
     if count >= settings.CPOR_POE_MAX_FILES:

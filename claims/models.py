@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,7 @@ LEAD_GROUP = "Review leads"
 REVIEW_BUSINESS_DAYS = 5
 PARTNER_RESPONSE_BUSINESS_DAYS = 5
 DISPUTE_RESPONSE_BUSINESS_DAYS = 5
+REMINDER_BUSINESS_DAYS = 2  # the partner is reminded this many business days before its deadline
 CONSENT_WINDOW = dt.timedelta(days=7)
 DISPUTE_WINDOW = dt.timedelta(days=30)
 
@@ -399,7 +401,9 @@ class Claim(FSMModelMixin, models.Model):
     partner_contact_name = models.CharField(_("partner contact name"), max_length=200, blank=True)
     partner_contact_email = models.EmailField(_("partner contact email"), blank=True)
     partner_contact_phone = models.CharField(_("partner contact phone"), max_length=40, blank=True)
-    work_description = models.TextField(_("description of the work done"), max_length=5000, blank=True)
+    work_description = models.TextField(
+        _("description of the work done"), max_length=5000, blank=True, validators=[MaxLengthValidator(5000)]
+    )
 
     status = FSMField(default=Status.EDITING, choices=Status.choices, protected=True, db_index=True)
     information_request_reasons = models.JSONField(default=list, blank=True)
@@ -423,6 +427,9 @@ class Claim(FSMModelMixin, models.Model):
     consent_window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
     dispute_window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
     dispute_response_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When to remind the partner of an open information request (2 business days before its
+    # deadline); cleared once the reminder is written, and whenever the claim moves on.
+    partner_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     copied_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies"
@@ -445,6 +452,11 @@ class Claim(FSMModelMixin, models.Model):
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
+        for text_field in self._meta.concrete_fields:
+            value = getattr(self, text_field.attname)
+            # PostgreSQL cannot store NUL in text: refuse it here instead of failing on save.
+            if isinstance(text_field, models.CharField | models.TextField) and "\x00" in str(value or ""):
+                errors.setdefault(text_field.name, []).append(str(_("Null characters are not allowed.")))
         if (
             self.activity
             and self.solution_area
@@ -466,8 +478,9 @@ class Claim(FSMModelMixin, models.Model):
                 errors.setdefault("customer_domain", []).append(
                     str(_("Enter a domain name such as contoso.com."))
                 )
-        if self.customer_tenant_id and self.customer_domain and "customer_domain" not in errors:
-            tenant = Tenant.objects.filter(tenant_id=self.customer_tenant_id).first()
+        tenant_id = _as_uuid(self.customer_tenant_id)
+        if tenant_id and self.customer_domain and "customer_domain" not in errors:
+            tenant = Tenant.objects.filter(tenant_id=tenant_id).first()
             if tenant is not None and not tenant.domains.filter(domain=self.customer_domain).exists():
                 errors.setdefault("customer_domain", []).append(
                     str(_("%(domain)s is not a verified domain of tenant %(tenant)s."))
@@ -541,10 +554,11 @@ class Claim(FSMModelMixin, models.Model):
     def snapshot(self) -> dict[str, Any]:
         """The partner-editable fields and the status as plain values, for history diffs."""
         values: dict[str, Any] = {}
-        for name in sorted(self.PARTNER_FIELDS - {"products"}):
+        for name in sorted(self.PARTNER_FIELDS - {"products", "mpn"}):
             field = self._meta.get_field(name)
             value = getattr(self, field.attname)
             values[name] = None if value is None else str(value)
+        values["mpn"] = self.mpn.number if self.mpn_id else None
         values["products"] = sorted(self.products.values_list("code", flat=True)) if self.pk else []
         values["status"] = self.status
         return values
@@ -553,6 +567,7 @@ class Claim(FSMModelMixin, models.Model):
         """Clear every deadline, then set the one the new state runs on."""
         for name in self.DEADLINE_BY_STATUS.values():
             setattr(self, name, None)
+        self.partner_reminder_at = None
         if field:
             setattr(self, field, value)
 
@@ -577,6 +592,9 @@ class Claim(FSMModelMixin, models.Model):
         self.information_request_reasons = reasons
         self.information_requested_at = now
         self._set_deadline("partner_response_due_at", add_business_days(now, PARTNER_RESPONSE_BUSINESS_DAYS))
+        self.partner_reminder_at = add_business_days(
+            now, PARTNER_RESPONSE_BUSINESS_DAYS - REMINDER_BUSINESS_DAYS
+        )
 
     @transition(
         status,
@@ -677,6 +695,16 @@ class Claim(FSMModelMixin, models.Model):
         self._set_deadline(
             "dispute_window_ends_at", disputable_from + DISPUTE_WINDOW if disputable_from else None
         )
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    """The value as a UUID, or None when it is not one (field validation reports that)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def _codes(values: Iterable[str], choices: type[models.TextChoices], empty_message: Any) -> list[str]:

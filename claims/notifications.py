@@ -187,6 +187,17 @@ def after_transition(claim: Claim, action: str, *, by: Any, now: dt.datetime, no
         )
 
 
+def send_reminder(claim: Claim, *, now: dt.datetime) -> None:
+    send(
+        claim,
+        "information_reminder",
+        _partner_people(claim),
+        now=now,
+        reasons=_labels(claim.information_request_reasons, InformationRequestReason),
+        deadline=claim.partner_response_due_at,
+    )
+
+
 def after_comment(claim: Claim, comment: Comment, *, now: dt.datetime) -> None:
     if comment.author_kind == ClaimEvent.ActorKind.PARTNER:
         send(

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from claims.models import Claim
-from claims.workflow import sweep_due
+from claims.workflow import send_due_reminders, sweep_due
 
 
 @shared_task(ignore_result=True)
@@ -12,3 +12,9 @@ def expire_partner_action_claims() -> int:
         status=Claim.Status.PARTNER_ACTION_REQUIRED,
         deadline_field="partner_response_due_at",
     )
+
+
+@shared_task(ignore_result=True)
+def remind_partner_action_claims() -> int:
+    """Email partners 2 business days before their information-request deadline (once per request)."""
+    return send_due_reminders()

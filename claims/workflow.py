@@ -33,6 +33,7 @@ from claims.models import (
     ClaimEvent,
     ClaimRuleError,
     Comment,
+    Partner,
     PoeDocument,
     Product,
     dispute_window_open,
@@ -65,6 +66,7 @@ class TransitionRefused(PermissionDenied):
 TRANSITIONS: tuple[str, ...] = tuple(
     sorted({t.name for t in Claim._meta.get_field("status").get_all_transitions(Claim)})
 )
+MAX_TEXT = 5000  # longest comment or justification
 # Actions that may bring new PoE documents with them.
 DOCUMENT_ACTIONS = frozenset({"resubmit", "dispute"})
 
@@ -103,12 +105,14 @@ def _user_or_none(by: Any) -> Any:
     return None if isinstance(by, Actor) or not getattr(by, "is_authenticated", False) else by
 
 
-def _lock(claim: Claim | int) -> Claim:
+def _lock(claim: Claim | int, *, skip_locked: bool = False) -> Claim:
     pk = claim.pk if isinstance(claim, Claim) else claim
-    try:
-        return Claim.objects.select_for_update().get(pk=pk)
-    except Claim.DoesNotExist:
-        raise TransitionRefused(_("This claim no longer exists.")) from None
+    locked = Claim.objects.select_for_update(skip_locked=skip_locked).filter(pk=pk).first()
+    if locked is None:
+        if skip_locked and Claim.objects.filter(pk=pk).exists():
+            raise TransitionRefused(_("Someone else is changing this claim right now."))
+        raise TransitionRefused(_("This claim no longer exists."))
+    return locked
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -171,6 +175,12 @@ def transition(claim: Claim | int, action: str, *, by: Any, **details: Any) -> C
     Raises TransitionRefused (and changes nothing) when the state, the actor or a condition does
     not allow it, or when `details` break a rule (missing reason, empty comment …).
     """
+    return _transition(claim, action, by=by, details=details, skip_locked=False)
+
+
+def _transition(
+    claim: Claim | int, action: str, *, by: Any, details: dict[str, Any], skip_locked: bool
+) -> Claim:
     if action not in TRANSITIONS:
         raise TransitionRefused(_("Unknown action “%(action)s”.") % {"action": action})
     method_params = inspect.signature(getattr(Claim, action)).parameters
@@ -180,9 +190,16 @@ def transition(claim: Claim | int, action: str, *, by: Any, **details: Any) -> C
     unexpected = set(details) - set(method_params)
     if unexpected:
         raise TypeError(f"{action} takes no {', '.join(sorted(unexpected))}")
+    for name in ("comment", "justification"):
+        text = details.get(name)
+        if text is not None and ("\x00" in str(text) or len(str(text)) > MAX_TEXT):
+            raise TransitionRefused(
+                _("Keep the text under %(count)s characters, without control characters.")
+                % {"count": MAX_TEXT}
+            )
 
     with transaction.atomic():
-        locked = _lock(claim)
+        locked = _lock(claim, skip_locked=skip_locked)
         method = getattr(locked, action)
         if not can_proceed(method, check_conditions=False):
             raise _refuse_state(locked, action)
@@ -268,6 +285,11 @@ def _validate(claim: Claim, products: list[Product] | None) -> None:
         raise ValidationError(errors)
 
 
+def _lock_partner(partner_id: int) -> None:
+    """Serialize a partner's claim creations and edits, so two at once cannot both pass the duplicate rule."""
+    Partner.objects.select_for_update().filter(pk=partner_id).first()
+
+
 def _check_duplicates(claim: Claim) -> None:
     duplicates = list(claim.duplicates()[:3])
     if duplicates:
@@ -295,6 +317,7 @@ def create_claim(*, by: Any, fields: Mapping[str, Any], products: Iterable[Produ
             _("These fields cannot be set: %(names)s.") % {"names": ", ".join(sorted(unknown))}
         )
     with transaction.atomic():
+        _lock_partner(membership.partner_id)
         now = timezone.now()
         claim = Claim(partner=membership.partner, created_by=by, created_at=now, **fields)
         chosen = _products_from(products)
@@ -318,6 +341,7 @@ def edit_claim(claim: Claim | int, *, by: Any, changes: Mapping[str, Any]) -> Cl
     with transaction.atomic():
         locked = _lock(claim)
         _require_manager(locked, by)
+        _lock_partner(locked.partner_id)
         allowed = locked.editable_fields()
         if not allowed:
             raise TransitionRefused(
@@ -340,6 +364,11 @@ def edit_claim(claim: Claim | int, *, by: Any, changes: Mapping[str, Any]) -> Cl
         if products is not None:
             locked.products.set(products)
         _check_duplicates(locked)
+        if locked.status != Claim.Status.EDITING:
+            # What submitting required (products, contacts …) must still hold while it is reviewed.
+            problems = locked.submission_problems()
+            if problems:
+                raise ValidationError(problems)
         diff = _diff(before, locked.snapshot())
         if diff:
             _record(locked, by=by, action=ClaimEvent.Action.EDIT, now=now, diff=diff)
@@ -400,6 +429,8 @@ def add_comment(claim: Claim | int, *, by: Any, body: str, partner_visible: bool
         raise ValidationError({"body": _("Write a comment first.")})
     if len(body) > 5000:
         raise ValidationError({"body": _("A comment is at most 5,000 characters.")})
+    if "\x00" in body:
+        raise ValidationError({"body": _("Null characters are not allowed.")})
     with transaction.atomic():
         locked = _lock(claim)
         kind = actor_kind(by)
@@ -408,7 +439,10 @@ def add_comment(claim: Claim | int, *, by: Any, body: str, partner_visible: bool
             if locked.status == Claim.Status.EDITING:
                 raise TransitionRefused(_("Comments open once the claim is submitted."))
             partner_visible = True
-        elif kind != ClaimEvent.ActorKind.REVIEWER:
+        elif kind == ClaimEvent.ActorKind.REVIEWER:
+            if locked.status == Claim.Status.EDITING:
+                raise TransitionRefused(_("A draft is not in review yet; comment once it is submitted."))
+        else:
             raise TransitionRefused(_("You are not allowed to comment on this claim."))
         now = timezone.now()
         comment = Comment.objects.create(
@@ -448,6 +482,7 @@ def copy_claim(claim: Claim | int, *, by: Any) -> Claim:
     with transaction.atomic():
         source = _lock(claim)
         _require_manager(source, by)
+        _lock_partner(source.partner_id)
         if source.status != Claim.Status.REJECTED or dispute_window_open(source):
             raise TransitionRefused(
                 _("A new claim can be started from a rejected claim once it can no longer be disputed.")
@@ -458,6 +493,7 @@ def copy_claim(claim: Claim | int, *, by: Any) -> Claim:
         copy = Claim(partner=source.partner, created_by=by, created_at=now, copied_from=source, **fields)
         copy.save()
         copy.products.set(source.products.all())
+        _check_duplicates(copy)
         _record(
             copy,
             by=by,
@@ -474,8 +510,9 @@ def sweep_due(*, action: str, status: str, deadline_field: str, batch_size: int 
     """Move every claim in `status` whose `deadline_field` has passed through `action` as the system.
 
     Walks due claims in primary-key order, one transaction per claim, so a crash leaves each claim
-    fully moved or untouched. A claim that someone else moved first (a partner resubmitting, a
-    second job run) is refused by the state machine and skipped: running twice is harmless.
+    fully moved or untouched. A claim locked by someone else right now is skipped (`skip_locked`)
+    and a claim someone moved first (a partner resubmitting, a second job run) is refused by the
+    state machine: running twice, or in two processes at once, is harmless.
     """
     moved = 0
     last_pk = 0
@@ -489,8 +526,41 @@ def sweep_due(*, action: str, status: str, deadline_field: str, batch_size: int 
             return moved
         for pk in due:
             try:
-                transition(pk, action, by=SYSTEM)
+                _transition(pk, action, by=SYSTEM, details={}, skip_locked=True)
             except TransitionRefused:
                 continue
             moved += 1
+        last_pk = due[-1]
+
+
+def send_due_reminders(*, batch_size: int = 500) -> int:
+    """Remind partners whose information-request deadline is 2 business days away; once per request.
+
+    Clearing `partner_reminder_at` in the same transaction as the mail rows is the compare-and-swap
+    that makes a second run (or a second process) send nothing.
+    """
+    sent = 0
+    last_pk = 0
+    while True:
+        due = list(
+            Claim.objects.filter(
+                status=Claim.Status.PARTNER_ACTION_REQUIRED,
+                partner_reminder_at__lte=timezone.now(),
+                pk__gt=last_pk,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not due:
+            return sent
+        for pk in due:
+            with transaction.atomic():
+                now = timezone.now()
+                claimed = Claim.objects.filter(
+                    pk=pk, status=Claim.Status.PARTNER_ACTION_REQUIRED, partner_reminder_at__lte=now
+                ).update(partner_reminder_at=None)
+                if not claimed:
+                    continue
+                notifications.send_reminder(Claim.objects.select_related("partner").get(pk=pk), now=now)
+                sent += 1
         last_pk = due[-1]

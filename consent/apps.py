@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ConsentConfig(AppConfig):
     name = "consent"
     verbose_name = "Customer consent"
+
+    def ready(self) -> None:
+        from claims.workflow import register_step
+        from consent import services
+
+        register_step("approve", services.open_consent_request)
+        register_step("close_consent_window", services.hand_off_for_assessment)

@@ -35,7 +35,9 @@ def add_business_days(moment: dt.datetime, days: int) -> dt.datetime:
     if days < 0:
         raise ValueError("add_business_days counts forward only")
     zone = timezone.get_default_timezone()
-    local = moment.astimezone(zone)
+    # Through UTC: astimezone() to the moment's own zone is a no-op that would keep a wall-clock
+    # time which never happened (02:30 on spring-forward day) instead of the real one (03:30).
+    local = moment.astimezone(dt.UTC).astimezone(zone)
     day = local.date()
     while not is_business_day(day):
         day += dt.timedelta(days=1)

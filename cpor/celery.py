@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
         "task": "claims.tasks.expire_partner_action_claims",
         "schedule": 300.0,
     },
+    # Remind partners 2 business days before their information-request deadline.
+    "remind-partner-action-claims": {
+        "task": "claims.tasks.remind_partner_action_claims",
+        "schedule": 900.0,
+    },
     # Close the customer's 7-day opt-out window and hand the claim to incentive assessment.
     "close-consent-windows": {
         "task": "consent.tasks.close_consent_windows",

@@ -56,6 +56,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "CI needs PostgreSQL and Redis: " + "; ".join(p for p in (POSTGRES_PROBLEM, REDIS_PROBLEM) if p)
         )
+    if not POSTGRES_PROBLEM:
+        # One test database per run, so runs side by side on one server never drop each other's.
+        settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_cpor_{os.getpid()}"
     from cpor.celery import app
 
     if REDIS_PROBLEM:
@@ -73,7 +76,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _private_poe_folder(settings: pytest.FixtureRequest, tmp_path: Path) -> None:
+def _test_settings(settings: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """PoE files in a per-test private folder; fast password hashing for the many test users."""
+    from django.core.files.storage import storages
+
+    from claims.models import PoeDocument
+
     settings.STORAGES = {
         **settings.STORAGES,
         "poe": {
@@ -81,4 +89,21 @@ def _private_poe_folder(settings: pytest.FixtureRequest, tmp_path: Path) -> None
             "OPTIONS": {"location": str(tmp_path / "poe"), "base_url": None},
         },
     }
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # The field resolved its storage when the model loaded: point it at this test's folder.
+    monkeypatch.setattr(PoeDocument._meta.get_field("file"), "storage", storages["poe"])
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return tmp_path / "poe"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def poe_folder(_test_settings: Path) -> Path:
+    """This test's private PoE folder (what the storage writes, for assertions on files on disk)."""
+    return _test_settings

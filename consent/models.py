@@ -1,0 +1,82 @@
+"""Customer consent notices (with their single-use opt-out tokens) and the incentive hand-off."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from claims.models import Activity, Claim
+from cpor.models import OutboundEmail
+
+TOKEN_BYTES = 32  # 256 bits of randomness; only the SHA-256 of the token is stored
+
+
+def new_token() -> tuple[str, str]:
+    """Return (token for the link, hash to store)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ConsentRequest(models.Model):
+    """One consent notice sent to a customer contact, with the link that lets them opt out."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="consent_requests")
+    token_hash = models.CharField(max_length=64, unique=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField()
+    language = models.CharField(max_length=8, default="en")
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    email = models.ForeignKey(OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    denial_reason = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Consent notice for claim {self.claim_id} to {self.contact_email}"
+
+    @property
+    def delivery_state(self) -> str:
+        return self.email.get_status_display() if self.email else _("not queued")
+
+
+class AssessmentHandoff(models.Model):
+    """A claim queued for incentive-eligibility assessment once its opt-out window closed.
+
+    Being queued is not approval of earnings: the programme guide decides eligibility later.
+    """
+
+    class Programme(models.TextChoices):
+        OSA = "osa", _("OSA (partner advisor, pre-sales)")
+        OSU = "osu", _("OSU (usage)")
+        BUSINESS_INFLUENCER = "business_influencer", _("Business Influencer revenue association")
+
+    PROGRAMME_BY_ACTIVITY = {
+        Activity.PRESALES: Programme.OSA,
+        Activity.USAGE: Programme.OSU,
+        Activity.REVENUE_ASSOCIATION: Programme.BUSINESS_INFLUENCER,
+    }
+
+    claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="assessment")
+    programme = models.CharField(max_length=32, choices=Programme.choices)
+    payment_eligible = models.BooleanField(
+        help_text=_(
+            "Whether the programme can pay incentives at all (revenue association earns credit only)."
+        )
+    )
+    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"Claim {self.claim_id} queued for {self.get_programme_display()}"

@@ -1,0 +1,172 @@
+"""Consent notices, the customer's denial, and the hand-off to incentive assessment.
+
+`open_consent_request` and `hand_off_for_assessment` are workflow steps: they run inside the
+transaction of `approve` and `close_consent_window` (registered in `ConsentConfig.ready`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from claims import notifications, workflow
+from claims.models import Claim, ClaimEvent, RejectionReason, consent_window_open, is_reviewer
+from claims.workflow import CUSTOMER, StepContext, TransitionRefused
+from consent.models import AssessmentHandoff, ConsentRequest, hash_token, new_token
+
+
+def consent_url(token: str) -> str:
+    return f"{settings.SITE_URL}{reverse('consent:notice', args=[token])}"
+
+
+def _send_notice(
+    claim: Claim, *, name: str, email: str, language: str, now: dt.datetime, sent_by: Any = None
+) -> ConsentRequest:
+    token, token_hash = new_token()
+    (event,) = notifications.send(
+        claim,
+        "consent_notice",
+        [(email, language)],
+        now=now,
+        consent_url=consent_url(token),
+        window_ends=claim.consent_window_ends_at,
+        contact_name=name,
+        products=[p.name for p in claim.products.all()],
+    )
+    return ConsentRequest.objects.create(
+        claim=claim,
+        token_hash=token_hash,
+        contact_name=name,
+        contact_email=email,
+        language=language,
+        expires_at=claim.consent_window_ends_at,
+        created_at=now,
+        sent_by=sent_by,
+        email=event.email,
+    )
+
+
+def open_consent_request(context: StepContext) -> None:
+    """On approve: a single-use link for the customer contact, in their language."""
+    claim = context.claim
+    if not claim.customer_contact_email:
+        return
+    _send_notice(
+        claim,
+        name=claim.customer_contact_name,
+        email=claim.customer_contact_email,
+        language=claim.customer_contact_language,
+        now=context.now,
+    )
+
+
+def hand_off_for_assessment(context: StepContext) -> None:
+    """On close_consent_window: queue the claim for the programme its activity leads to."""
+    programme = AssessmentHandoff.PROGRAMME_BY_ACTIVITY[context.claim.activity]
+    AssessmentHandoff.objects.get_or_create(
+        claim=context.claim,
+        defaults={
+            "programme": programme,
+            "payment_eligible": programme != AssessmentHandoff.Programme.BUSINESS_INFLUENCER,
+            "queued_at": context.now,
+        },
+    )
+
+
+def resend_notice(
+    claim: Claim | int, *, by: Any, name: str = "", email: str = "", language: str = ""
+) -> ConsentRequest:
+    """A reviewer sends the notice again, to the claim's customer contact or an alternate one."""
+    if not is_reviewer(by):
+        raise TransitionRefused(_("Only reviewers can send the consent notice."))
+    email = (email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValidationError({"email": _("Enter a valid email address.")}) from None
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose English or Turkish.")})
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update().get(pk=claim.pk if isinstance(claim, Claim) else claim)
+        if locked.status != Claim.Status.APPROVED or not consent_window_open(locked):
+            raise TransitionRefused(
+                _("The consent notice can be sent only while the opt-out window is open.")
+            )
+        to = email or locked.customer_contact_email
+        if not to:
+            raise ValidationError({"email": _("The claim has no customer contact email; give one.")})
+        now = timezone.now()
+        request = _send_notice(
+            locked,
+            name=(name or ("" if email else locked.customer_contact_name)).strip()[:200],
+            email=to,
+            language=language or locked.customer_contact_language,
+            now=now,
+            sent_by=by,
+        )
+        ClaimEvent.objects.create(
+            claim=locked,
+            created_at=now,
+            actor_kind=ClaimEvent.ActorKind.REVIEWER,
+            actor=by,
+            action=ClaimEvent.Action.NOTIFICATION,
+            note=_("Consent notice resent to %(email)s.") % {"email": to},
+            partner_visible=False,
+            email=request.email,
+        )
+    return request
+
+
+class NoticeState:
+    """What the customer's page shows for a notice."""
+
+    OPEN = "open"
+    DENIED = "denied"
+    ENDED = "ended"
+    WITHDRAWN = "withdrawn"
+
+
+def find_request(token: str) -> ConsentRequest | None:
+    if not token or len(token) > 128:
+        return None
+    return (
+        ConsentRequest.objects.select_related("claim", "claim__partner")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def notice_state(request: ConsentRequest) -> str:
+    claim = request.claim
+    if claim.status == Claim.Status.REJECTED and claim.rejection_reason == RejectionReason.CUSTOMER_DECLINE:
+        return NoticeState.DENIED
+    if (
+        claim.status == Claim.Status.APPROVED
+        and consent_window_open(claim)
+        and timezone.now() < request.expires_at
+    ):
+        return NoticeState.OPEN
+    if claim.status in (Claim.Status.APPROVED, Claim.Status.ASSOCIATED):
+        return NoticeState.ENDED
+    return NoticeState.WITHDRAWN
+
+
+def deny(request: ConsentRequest, *, reason: str = "") -> bool:
+    """Record the customer's denial. Returns False when it was already recorded or is too late."""
+    reason = (reason or "").strip()[:2000]
+    with transaction.atomic():
+        try:
+            workflow.transition(request.claim_id, "deny_consent", by=CUSTOMER, comment=reason)
+        except TransitionRefused:
+            return False
+        ConsentRequest.objects.filter(pk=request.pk).update(used_at=timezone.now(), denial_reason=reason)
+    return True

@@ -1,0 +1,52 @@
+"""A small fixed-window rate limit on the Django cache (Redis in production, per-process locally)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+
+def client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def hit(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
+    """Count one hit; return True while the caller is within `limit` hits in the current window."""
+    bucket = int(time.time() // window_seconds)
+    cache_key = f"rl:{scope}:{key}:{bucket}"
+    cache.add(cache_key, 0, timeout=window_seconds + 5)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # evicted between add and incr
+        cache.set(cache_key, 1, timeout=window_seconds + 5)
+        count = 1
+    return count <= limit
+
+
+def rate_limit_per_ip(scope: str, *, limit_setting: str, window_seconds: int = 60) -> Callable[..., Any]:
+    """Answer 429 past `settings.<limit_setting>` requests per client IP per window."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            limit = getattr(settings, limit_setting)
+            if not hit(scope, client_ip(request), limit=limit, window_seconds=window_seconds):
+                response = HttpResponse(
+                    _("Too many requests. Please wait a minute and try again."),
+                    status=429,
+                    content_type="text/plain; charset=utf-8",
+                )
+                response["Retry-After"] = str(window_seconds)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
