@@ -311,6 +311,11 @@ def reviewer(claim: Claim, user: Any) -> bool:
     return is_reviewer(user)
 
 
+def dispute_decider(claim: Claim, user: Any) -> bool:
+    """Separation of duties: the reviewer who rejected a claim does not decide its dispute."""
+    return is_reviewer(user) and user.pk != claim.rejected_by_id
+
+
 def customer(claim: Claim, user: Any) -> bool:
     return isinstance(user, Actor) and user.kind == "customer"
 
@@ -369,6 +374,7 @@ class Claim(FSMModelMixin, models.Model):
         "subscription_id",
         "work_description",
     }
+    SLA_FIELDS = frozenset({"review_start_due_at", "review_due_at", "dispute_response_due_at"})
     DEADLINE_BY_STATUS = {
         Status.SUBMITTED: "review_start_due_at",
         Status.UNDER_REVIEW: "review_due_at",
@@ -427,6 +433,13 @@ class Claim(FSMModelMixin, models.Model):
     consent_window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
     dispute_window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
     dispute_response_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The reviewer SLA the claim runs on now (review start, review, dispute response): a copy of
+    # that deadline so the review queue is one index, and when the SLA job flagged it as breached.
+    sla_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # When to remind the partner of an open information request (2 business days before its
     # deadline); cleared once the reminder is written, and whenever the claim moves on.
     partner_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -568,6 +581,8 @@ class Claim(FSMModelMixin, models.Model):
         for name in self.DEADLINE_BY_STATUS.values():
             setattr(self, name, None)
         self.partner_reminder_at = None
+        self.sla_due_at = value if field in self.SLA_FIELDS else None
+        self.sla_breached_at = None
         if field:
             setattr(self, field, value)
 
@@ -618,6 +633,7 @@ class Claim(FSMModelMixin, models.Model):
         )
         _require_text(comment, _("Write a comment telling the partner why the claim is rejected."))
         self._rejected(RejectionReason.INSUFFICIENT_POE, sub_reasons, disputable_from=now)
+        self.rejected_by = by
 
     @transition(
         status,
@@ -677,19 +693,20 @@ class Claim(FSMModelMixin, models.Model):
         # One dispute per rejection: the window is spent, and an upheld rejection is final.
         self._set_deadline("dispute_response_due_at", add_business_days(now, DISPUTE_RESPONSE_BUSINESS_DAYS))
 
-    @transition(status, source=S.DISPUTED, target=S.UNDER_REVIEW, permission=reviewer)
+    @transition(status, source=S.DISPUTED, target=S.UNDER_REVIEW, permission=dispute_decider)
     def reopen(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
         self.rejection_reason = ""
         self.rejection_sub_reasons = []
         self.assigned_reviewer = by
         self._set_deadline("review_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
 
-    @transition(status, source=S.DISPUTED, target=S.REJECTED, permission=reviewer)
+    @transition(status, source=S.DISPUTED, target=S.REJECTED, permission=dispute_decider)
     def uphold_rejection(self, *, by: Any, now: dt.datetime, comment: str) -> None:
         _require_text(comment, _("Write a comment telling the partner why the rejection stands."))
         self._set_deadline(None)
 
     def _rejected(self, reason: str, sub_reasons: list[str], *, disputable_from: dt.datetime | None) -> None:
+        self.rejected_by = None
         self.rejection_reason = reason
         self.rejection_sub_reasons = sub_reasons
         self._set_deadline(
@@ -785,6 +802,9 @@ class ClaimEvent(models.Model):
         UPLOAD = "upload", _("Document uploaded")
         REMOVE_DOCUMENT = "remove_document", _("Document removed")
         NOTIFICATION = "notification", _("Notification")
+        ASSIGN = "assign", _("Assigned")
+        CHECKLIST = "checklist", _("Checklist updated")
+        SLA_BREACH = "sla_breach", _("Review SLA breached")
         SUBMIT = "submit", _("Submitted")
         START_REVIEW = "start_review", _("Review started")
         REQUEST_INFORMATION = "request_information", _("Information requested")

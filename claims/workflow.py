@@ -29,6 +29,7 @@ from claims import notifications
 from claims.actors import CUSTOMER, SYSTEM, Actor
 from claims.documents import store_document
 from claims.models import (
+    LEAD_GROUP,
     Claim,
     ClaimEvent,
     ClaimRuleError,
@@ -53,6 +54,9 @@ __all__ = [
     "create_claim",
     "delete_draft",
     "edit_claim",
+    "allowed_actions",
+    "assign_reviewer",
+    "record_event",
     "register_step",
     "remove_document",
     "transition",
@@ -119,7 +123,7 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list
     return {key: [before.get(key), after.get(key)] for key in after if before.get(key) != after.get(key)}
 
 
-def _record(
+def record_event(
     claim: Claim,
     *,
     by: Any,
@@ -229,7 +233,7 @@ def _transition(
         diff = _diff(before, locked.snapshot())
         if stored:
             diff["documents_added"] = [doc.original_name for doc in stored]
-        event = _record(
+        event = record_event(
             locked,
             by=by,
             action=action,
@@ -325,7 +329,7 @@ def create_claim(*, by: Any, fields: Mapping[str, Any], products: Iterable[Produ
         claim.save()
         claim.products.set(chosen)
         _check_duplicates(claim)
-        _record(
+        record_event(
             claim,
             by=by,
             action=ClaimEvent.Action.CREATE,
@@ -371,7 +375,7 @@ def edit_claim(claim: Claim | int, *, by: Any, changes: Mapping[str, Any]) -> Cl
                 raise ValidationError(problems)
         diff = _diff(before, locked.snapshot())
         if diff:
-            _record(locked, by=by, action=ClaimEvent.Action.EDIT, now=now, diff=diff)
+            record_event(locked, by=by, action=ClaimEvent.Action.EDIT, now=now, diff=diff)
     return locked
 
 
@@ -387,7 +391,7 @@ def add_document(claim: Claim | int, *, by: Any, upload: UploadedFile) -> PoeDoc
             )
         now = timezone.now()
         document = store_document(locked, upload, by=by, now=now)
-        _record(
+        record_event(
             locked,
             by=by,
             action=ClaimEvent.Action.UPLOAD,
@@ -411,7 +415,7 @@ def remove_document(claim: Claim | int, *, by: Any, document_id: int) -> None:
         stored_name = document.file.name
         storage = document.file.storage
         document.delete()
-        _record(
+        record_event(
             locked,
             by=by,
             action=ClaimEvent.Action.REMOVE_DOCUMENT,
@@ -453,7 +457,7 @@ def add_comment(claim: Claim | int, *, by: Any, body: str, partner_visible: bool
             partner_visible=partner_visible,
             created_at=now,
         )
-        _record(
+        record_event(
             locked,
             by=by,
             action=ClaimEvent.Action.COMMENT,
@@ -494,7 +498,7 @@ def copy_claim(claim: Claim | int, *, by: Any) -> Claim:
         copy.save()
         copy.products.set(source.products.all())
         _check_duplicates(copy)
-        _record(
+        record_event(
             copy,
             by=by,
             action=ClaimEvent.Action.CREATE,
@@ -564,3 +568,48 @@ def send_due_reminders(*, batch_size: int = 500) -> int:
                 notifications.send_reminder(Claim.objects.select_related("partner").get(pk=pk), now=now)
                 sent += 1
         last_pk = due[-1]
+
+
+def allowed_actions(claim: Claim, by: Any) -> list[str]:
+    """The transitions `by` may start on `claim` now (state and permission; conditions are checked on use)."""
+    return [
+        action
+        for action in TRANSITIONS
+        if can_proceed(getattr(claim, action), check_conditions=False) and _may(claim, action, by)
+    ]
+
+
+def is_lead(user: Any) -> bool:
+    return is_reviewer(user) and LEAD_GROUP in user._cpor_group_names
+
+
+def assign_reviewer(claim: Claim | int, *, by: Any, to: Any) -> Claim:
+    """Assign a claim under review to a reviewer: anyone to themself, review leads to anyone."""
+    if not is_reviewer(by):
+        raise TransitionRefused(_("Only reviewers can assign claims."))
+    if to is not None and not is_reviewer(to):
+        raise TransitionRefused(_("Claims can be assigned to reviewers only."))
+    if (to is None or to.pk != by.pk) and not is_lead(by):
+        raise TransitionRefused(_("Only review leads assign claims to other reviewers."))
+    with transaction.atomic():
+        locked = _lock(claim)
+        if locked.status in (Claim.Status.EDITING, Claim.Status.REJECTED, Claim.Status.ASSOCIATED):
+            raise TransitionRefused(
+                _("A claim that is %(status)s has no reviewer to assign.")
+                % {"status": locked.get_status_display()}
+            )
+        before = locked.assigned_reviewer.email if locked.assigned_reviewer else None
+        after = to.email if to is not None else None
+        if before == after:
+            return locked
+        locked.assigned_reviewer = to
+        locked.save(update_fields=["assigned_reviewer", "updated_at"])
+        record_event(
+            locked,
+            by=by,
+            action=ClaimEvent.Action.ASSIGN,
+            now=timezone.now(),
+            diff={"assigned_reviewer": [before, after]},
+            partner_visible=False,
+        )
+    return locked
