@@ -1,16 +1,23 @@
 """Who is told what (DESIGN.md, "Who is told what"): outbox rows, each also a history event.
 
-Called by the workflow inside its transaction; `cpor.outbox` delivers after commit.
+Called by the workflow inside its transaction. `plan` decides the messages a change sends;
+`write` stores them (outbox rows plus one `notification` event each) with a constant number of
+queries however many there are, so a beat job moving thousands of claims writes its mail in bulk.
+The outbox renders each message in the recipient's language on delivery; `load_context` (registered
+in ClaimsConfig.ready) turns the stored references (claim id, reason codes) into template values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from claims.models import (
     LEAD_GROUP,
@@ -25,6 +32,7 @@ from claims.models import (
     WithdrawReason,
 )
 from cpor import outbox
+from cpor.bulk import insert_rows
 
 PROGRAMME_BY_ACTIVITY = {
     Activity.PRESALES: "OSA",
@@ -32,39 +40,65 @@ PROGRAMME_BY_ACTIVITY = {
     Activity.REVENUE_ASSOCIATION: "Business Influencer",
 }
 
-
-def claim_url(claim: Claim) -> str:
-    return f"{settings.SITE_URL}/claims/{claim.pk}/"
+Recipients = list[tuple[str, str]]  # (email, language)
 
 
-def admin_url(claim: Claim) -> str:
+@dataclass
+class Planned:
+    """One kind of message about one claim, to some recipients."""
+
+    claim: Claim
+    kind: str
+    recipients: Recipients
+    partner_visible: bool = True
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def claim_url(claim_id: int) -> str:
+    return f"{settings.SITE_URL}/claims/{claim_id}/"
+
+
+def admin_url(claim_id: int) -> str:
     try:
-        path = reverse("admin:claims_claim_change", args=[claim.pk])
-    except Exception:  # the admin is not mounted (a test URLconf): fall back to the conventional path
-        path = f"/{settings.ADMIN_PATH}claims/claim/{claim.pk}/change/"
+        path = reverse("admin:claims_claim_change", args=[claim_id])
+    except NoReverseMatch:  # the admin is not mounted (a test URLconf): the conventional path
+        path = f"/{settings.ADMIN_PATH}claims/claim/{claim_id}/change/"
     return f"{settings.SITE_URL}{path}"
 
 
-def _partner_contact(claim: Claim) -> list[tuple[str, str]]:
-    return [(claim.partner_contact_email, claim.partner.language)] if claim.partner_contact_email else []
+# -- recipients ----------------------------------------------------------------------------------
 
 
-def _partner_people(claim: Claim) -> list[tuple[str, str]]:
-    """The partner contact and every user who manages the partner's claims, once each."""
-    emails = [claim.partner_contact_email] if claim.partner_contact_email else []
-    emails += (
+def managing_emails(partner_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The emails of every active user who manages claims, per partner, in one query."""
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = (
         Membership.objects.filter(
-            partner_id=claim.partner_id, role__in=Membership.MANAGING_ROLES, user__is_active=True
+            partner_id__in=set(partner_ids), role__in=Membership.MANAGING_ROLES, user__is_active=True
         )
         .exclude(user__email="")
         .order_by("user__email")
-        .values_list("user__email", flat=True)
+        .values_list("partner_id", "user__email")
     )
-    unique = list(dict.fromkeys(e.lower() for e in emails))
-    return [(email, claim.partner.language) for email in unique]
+    for partner_id, email in rows:
+        found[partner_id].append(email)
+    return found
 
 
-def _reviewers(claim: Claim) -> list[tuple[str, str]]:
+def partner_contact(claim: Claim) -> Recipients:
+    return [(claim.partner_contact_email, claim.partner.language)] if claim.partner_contact_email else []
+
+
+def partner_people(claim: Claim, managers: Mapping[int, list[str]] | None = None) -> Recipients:
+    """The partner contact and every user who manages the partner's claims, once each."""
+    if managers is None:
+        managers = managing_emails([claim.partner_id])
+    emails = [claim.partner_contact_email] if claim.partner_contact_email else []
+    emails += managers.get(claim.partner_id, [])
+    return [(email, claim.partner.language) for email in dict.fromkeys(e.lower() for e in emails)]
+
+
+def reviewers(claim: Claim) -> Recipients:
     """The assigned reviewer, or every review lead when nobody is assigned."""
     reviewer = claim.assigned_reviewer
     if reviewer is not None and reviewer.is_active and reviewer.email:
@@ -80,128 +114,185 @@ def _reviewers(claim: Claim) -> list[tuple[str, str]]:
     return [(email, settings.LANGUAGE_CODE) for email in leads]
 
 
-def _customer(claim: Claim) -> list[tuple[str, str]]:
+def customer(claim: Claim) -> Recipients:
     if not claim.customer_contact_email:
         return []
     return [(claim.customer_contact_email, claim.customer_contact_language)]
 
 
-def send(
-    claim: Claim,
-    kind: str,
-    recipients: list[tuple[str, str]],
-    *,
-    now: dt.datetime,
-    partner_visible: bool = True,
-    **context: Any,
-) -> list[ClaimEvent]:
-    """Queue `kind` for each recipient and record one `notification` event per message."""
-    base = {
-        "claim": claim,
-        "claim_url": claim_url(claim),
-        "admin_url": admin_url(claim),
-        "programme": PROGRAMME_BY_ACTIVITY.get(claim.activity, ""),
-    }
-    events = []
-    for email_address, language in recipients:
-        email = outbox.enqueue(kind=kind, to=email_address, language=language, context={**base, **context})
-        events.append(
-            ClaimEvent.objects.create(
-                claim=claim,
-                created_at=now,
-                actor_kind=ClaimEvent.ActorKind.SYSTEM,
-                action=ClaimEvent.Action.NOTIFICATION,
-                note=f"{kind} → {email_address}",
-                partner_visible=partner_visible,
-                email=email,
-            )
-        )
-    return events
+# -- what each change sends --------------------------------------------------------------------------
 
 
-def _labels(codes: list[str], choices: Any) -> list[str]:
-    return [str(choices(code).label) if code in choices.values else code for code in codes]
-
-
-def rejection_context(claim: Claim) -> dict[str, Any]:
-    sub_choices = (
-        WithdrawReason
-        if claim.rejection_reason == RejectionReason.PARTNER_REQUEST
-        else InsufficientPoeSubReason
-    )
+def _rejection(claim: Claim) -> dict[str, Any]:
     return {
-        "reason": claim.get_rejection_reason_display(),
-        "sub_reasons": _labels(claim.rejection_sub_reasons, sub_choices),
+        "rejection_reason": claim.rejection_reason,
+        "sub_reason_codes": list(claim.rejection_sub_reasons),
         "dispute_until": claim.dispute_window_ends_at,
     }
 
 
-def after_transition(claim: Claim, action: str, *, by: Any, now: dt.datetime, note: str) -> None:
+def plan(
+    claim: Claim, action: str, *, note: str = "", managers: Mapping[int, list[str]] | None = None
+) -> list[Planned]:
+    """The messages `action` on `claim` sends (DESIGN.md's table), with the values they need."""
+    people = lambda: partner_people(claim, managers)  # noqa: E731  (only queried when needed)
     if action == "submit":
-        send(
-            claim,
-            "claim_submitted",
-            _partner_contact(claim),
-            now=now,
-            review_start_due_at=claim.review_start_due_at,
+        return [
+            Planned(
+                claim,
+                "claim_submitted",
+                partner_contact(claim),
+                context={"review_start_due_at": claim.review_start_due_at},
+            )
+        ]
+    if action == "request_information":
+        return [
+            Planned(
+                claim,
+                "information_requested",
+                people(),
+                context={
+                    "reason_codes": list(claim.information_request_reasons),
+                    "comment": note,
+                    "deadline": claim.partner_response_due_at,
+                },
+            )
+        ]
+    if action in ("resubmit", "dispute"):
+        return [
+            Planned(
+                claim,
+                f"reviewer_{action}",
+                reviewers(claim),
+                partner_visible=False,
+                context={"comment": note},
+            )
+        ]
+    if action == "approve":
+        return [
+            Planned(claim, "claim_approved", people(), context={"window_ends": claim.consent_window_ends_at})
+        ]
+    if action in ("reject", "expire", "supersede", "uphold_rejection"):
+        return [
+            Planned(
+                claim,
+                "claim_rejected",
+                people(),
+                context={"comment": note, "action": action, **_rejection(claim)},
+            )
+        ]
+    if action == "deny_consent":
+        return [
+            Planned(claim, "consent_denied_partner", people()),
+            Planned(claim, "consent_denied_customer", customer(claim)),
+        ]
+    if action == "close_consent_window":
+        return [Planned(claim, "sent_for_assessment", people())]
+    if action == "reopen":
+        return [
+            Planned(
+                claim,
+                "dispute_reopened",
+                people(),
+                context={"comment": note, "deadline": claim.review_due_at},
+            )
+        ]
+    return []
+
+
+def write(planned: Sequence[Planned], *, now: dt.datetime) -> list[tuple[int, int]]:
+    """Store every planned message: outbox rows and one `notification` event each, in bulk.
+
+    Returns (event id, outbox row id) per message.
+    """
+    pairs = [(p, email, language) for p in planned for email, language in p.recipients]
+    email_ids = outbox.enqueue_many(
+        outbox.Message(
+            kind=p.kind, to=email, language=language, context={"claim_id": p.claim.pk, **p.context}
         )
-    elif action == "request_information":
+        for p, email, language in pairs
+    )
+    rows = [
+        {
+            "claim_id": p.claim.pk,
+            "created_at": now,
+            "actor_kind": ClaimEvent.ActorKind.SYSTEM,
+            "actor_id": None,
+            "action": ClaimEvent.Action.NOTIFICATION,
+            "from_status": "",
+            "to_status": "",
+            "diff": {},
+            "note": f"{p.kind} → {address}",
+            "partner_visible": p.partner_visible,
+            "email_id": email_id,
+        }
+        for (p, address, _language), email_id in zip(pairs, email_ids, strict=True)
+    ]
+    return list(zip(insert_rows(ClaimEvent, rows), email_ids, strict=True))
+
+
+def send(
+    claim: Claim,
+    kind: str,
+    recipients: Recipients,
+    *,
+    now: dt.datetime,
+    partner_visible: bool = True,
+    **context: Any,
+) -> list[tuple[int, int]]:
+    """Queue `kind` for each recipient and record one `notification` event per message."""
+    return write([Planned(claim, kind, recipients, partner_visible, context)], now=now)
+
+
+def after_transition(claim: Claim, action: str, *, by: Any, now: dt.datetime, note: str) -> None:
+    write(plan(claim, action, note=note), now=now)
+
+
+def after_comment(claim: Claim, comment: Comment, *, now: dt.datetime) -> None:
+    if comment.author_kind == ClaimEvent.ActorKind.PARTNER:
         send(
-            claim,
-            "information_requested",
-            _partner_people(claim),
-            now=now,
-            reasons=_labels(claim.information_request_reasons, InformationRequestReason),
-            comment=note,
-            deadline=claim.partner_response_due_at,
+            claim, "reviewer_comment", reviewers(claim), now=now, partner_visible=False, comment=comment.body
         )
-    elif action in ("resubmit", "dispute"):
-        send(claim, f"reviewer_{action}", _reviewers(claim), now=now, partner_visible=False, comment=note)
-    elif action == "approve":
-        send(
-            claim, "claim_approved", _partner_people(claim), now=now, window_ends=claim.consent_window_ends_at
-        )
-    elif action in ("reject", "expire", "supersede", "uphold_rejection"):
-        send(
-            claim,
-            "claim_rejected",
-            _partner_people(claim),
-            now=now,
-            comment=note,
-            action=action,
-            **rejection_context(claim),
-        )
-    elif action == "deny_consent":
-        send(claim, "consent_denied_partner", _partner_people(claim), now=now)
-        send(claim, "consent_denied_customer", _customer(claim), now=now)
-    elif action == "close_consent_window":
-        send(claim, "sent_for_assessment", _partner_people(claim), now=now)
-    elif action == "reopen":
-        send(
-            claim,
-            "dispute_reopened",
-            _partner_people(claim),
-            now=now,
-            comment=note,
-            deadline=claim.review_due_at,
-        )
+    elif comment.partner_visible:
+        send(claim, "partner_comment", partner_people(claim), now=now, comment=comment.body)
 
 
 def send_reminder(claim: Claim, *, now: dt.datetime) -> None:
     send(
         claim,
         "information_reminder",
-        _partner_people(claim),
+        partner_people(claim),
         now=now,
-        reasons=_labels(claim.information_request_reasons, InformationRequestReason),
+        reason_codes=list(claim.information_request_reasons),
         deadline=claim.partner_response_due_at,
     )
 
 
-def after_comment(claim: Claim, comment: Comment, *, now: dt.datetime) -> None:
-    if comment.author_kind == ClaimEvent.ActorKind.PARTNER:
-        send(
-            claim, "reviewer_comment", _reviewers(claim), now=now, partner_visible=False, comment=comment.body
-        )
-    elif comment.partner_visible:
-        send(claim, "partner_comment", _partner_people(claim), now=now, comment=comment.body)
+# -- rendering (on delivery, in the recipient's language) --------------------------------------------
+
+
+def _labels(codes: Iterable[str], choices: Any) -> list[str]:
+    return [str(choices(code).label) if code in choices.values else code for code in codes]
+
+
+def load_context(context: dict[str, Any], language: str) -> dict[str, Any]:
+    """Outbox context loader: the claim and its URLs, and reason codes as labels in `language`."""
+    claim_id = context.get("claim_id")
+    if claim_id is None:
+        return context
+    claim = Claim.objects.select_related("partner").get(pk=claim_id)
+    loaded = {
+        **context,
+        "claim": claim,
+        "claim_url": claim_url(claim_id),
+        "admin_url": admin_url(claim_id),
+        "programme": PROGRAMME_BY_ACTIVITY.get(claim.activity, ""),
+    }
+    if "reason_codes" in context:
+        loaded["reasons"] = _labels(context["reason_codes"], InformationRequestReason)
+    if "rejection_reason" in context:
+        code = context["rejection_reason"]
+        loaded["reason"] = str(RejectionReason(code).label) if code in RejectionReason.values else code
+        sub_choices = WithdrawReason if code == RejectionReason.PARTNER_REQUEST else InsufficientPoeSubReason
+        loaded["sub_reasons"] = _labels(context.get("sub_reason_codes", []), sub_choices)
+    return loaded

@@ -21,6 +21,7 @@ from claims import notifications, workflow
 from claims.models import Claim, ClaimEvent, RejectionReason, consent_window_open, is_reviewer
 from claims.workflow import CUSTOMER, StepContext, TransitionRefused
 from consent.models import AssessmentHandoff, ConsentRequest, hash_token, new_token
+from cpor.bulk import insert_rows
 
 
 def consent_url(token: str) -> str:
@@ -31,7 +32,7 @@ def _send_notice(
     claim: Claim, *, name: str, email: str, language: str, now: dt.datetime, sent_by: Any = None
 ) -> ConsentRequest:
     token, token_hash = new_token()
-    (event,) = notifications.send(
+    ((_event_id, email_id),) = notifications.send(
         claim,
         "consent_notice",
         [(email, language)],
@@ -50,7 +51,7 @@ def _send_notice(
         expires_at=claim.consent_window_ends_at,
         created_at=now,
         sent_by=sent_by,
-        email=event.email,
+        email_id=email_id,
     )
 
 
@@ -68,17 +69,27 @@ def open_consent_request(context: StepContext) -> None:
     )
 
 
+def _handoff_row(context: StepContext) -> dict[str, Any]:
+    programme = AssessmentHandoff.PROGRAMME_BY_ACTIVITY[context.claim.activity]
+    return {
+        "claim_id": context.claim.pk,
+        "programme": programme,
+        "payment_eligible": programme != AssessmentHandoff.Programme.BUSINESS_INFLUENCER,
+        "queued_at": context.now,
+    }
+
+
 def hand_off_for_assessment(context: StepContext) -> None:
     """On close_consent_window: queue the claim for the programme its activity leads to."""
-    programme = AssessmentHandoff.PROGRAMME_BY_ACTIVITY[context.claim.activity]
-    AssessmentHandoff.objects.get_or_create(
-        claim=context.claim,
-        defaults={
-            "programme": programme,
-            "payment_eligible": programme != AssessmentHandoff.Programme.BUSINESS_INFLUENCER,
-            "queued_at": context.now,
-        },
-    )
+    _hand_off_many([context])
+
+
+def _hand_off_many(contexts: list[StepContext]) -> None:
+    # One row per claim; the unique claim column makes a repeat a no-op.
+    insert_rows(AssessmentHandoff, [_handoff_row(c) for c in contexts], skip_conflicts=True)
+
+
+hand_off_for_assessment.for_many = _hand_off_many  # type: ignore[attr-defined]
 
 
 def resend_notice(
@@ -121,7 +132,7 @@ def resend_notice(
             action=ClaimEvent.Action.NOTIFICATION,
             note=_("Consent notice resent to %(email)s.") % {"email": to},
             partner_visible=False,
-            email=request.email,
+            email_id=request.email_id,
         )
     return request
 

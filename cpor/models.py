@@ -19,8 +19,12 @@ class OutboundEmail(models.Model):
     kind = models.CharField(max_length=64, help_text="The template that produced the message.")
     to = models.EmailField()
     language = models.CharField(max_length=8, default="en")
-    subject = models.CharField(max_length=255)
-    body = models.TextField()
+    context = models.JSONField(
+        default=dict, blank=True, help_text="Plain values the template is rendered with."
+    )
+    # Rendered in the recipient's language when delivered.
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -6,6 +6,7 @@ error instead of skipping. Outside CI, tests marked `postgres` or `redis` are sk
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -65,6 +66,18 @@ def pytest_configure(config: pytest.Config) -> None:
         # No Redis here: publish to an in-memory broker so after-commit delivery calls still run.
         app.conf.broker_url = "memory://"
         app.conf.broker_transport_options = {}
+    else:
+        # A queue of this run's own, so no developer's worker on the same Redis picks up test messages.
+        app.conf.task_default_queue = f"cpor-test-{os.getpid()}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not REDIS_PROBLEM:
+        import redis
+
+        from cpor.celery import app
+
+        redis.Redis.from_url(settings.REDIS_URL).delete(app.conf.task_default_queue)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -107,3 +120,41 @@ def _fresh_cache() -> None:
 def poe_folder(_test_settings: Path) -> Path:
     """This test's private PoE folder (what the storage writes, for assertions on files on disk)."""
     return _test_settings
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table, data migrations' rows included: put them back.
+
+    The product catalogue and the reviewer groups come from data migrations; a test that runs after
+    a `transaction=True` test would otherwise find them gone.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from claims.models import LEAD_GROUP, REVIEWER_GROUP, Product
+
+    request.getfixturevalue("_django_db_helper")
+    if Product.objects.exists() and Group.objects.filter(name__in=[REVIEWER_GROUP, LEAD_GROUP]).count() == 2:
+        return
+    catalogue = importlib.import_module("claims.migrations.0002_product_catalogue")
+    catalogue.load(apps, None)
+    groups = importlib.import_module("reviews.migrations.0001_groups")
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.management import create_contenttypes
+
+    for app_config in apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
+
+    permissions = [
+        Permission.objects.get(content_type__app_label=app, codename=codename)
+        for app, codename in groups.READ
+    ]
+    for name in (REVIEWER_GROUP, LEAD_GROUP):
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.add(*permissions)
