@@ -23,7 +23,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed, has_transition_perm
+from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
 
 from claims import notifications
 from claims.actors import CUSTOMER, SYSTEM, Actor
@@ -230,6 +230,12 @@ def _transition(
             method(by=by, now=now, **details)
         except ClaimRuleError as exc:
             raise TransitionRefused(str(exc)) from None
+        except TransitionNotAllowed:
+            # A clock-bound condition turned between the check above and the call (a window that
+            # closed in that instant): refuse with the condition's own words.
+            raise TransitionRefused(
+                _failed_condition(locked, action) or _("The conditions for this action are not met.")
+            ) from None
         locked.save()
         diff = _diff(before, locked.snapshot())
         if stored:
@@ -551,7 +557,10 @@ def _move_batch(batch: list[Claim], action: str, *, now: dt.datetime) -> int:
             continue
         before = {name: getattr(claim, name) for name in tracked}
         from_status = claim.status
-        method(by=SYSTEM, now=now)
+        try:
+            method(by=SYSTEM, now=now)
+        except TransitionNotAllowed:  # a clock-bound condition turned since the check: next run
+            continue
         changed |= {name for name in tracked if getattr(claim, name) != before[name]}
         moved.append((claim, from_status))
     if not moved:
