@@ -456,7 +456,19 @@ class Claim(FSMModelMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["partner", "status"], name="claim_partner_status_idx")]
+        indexes = [
+            models.Index(fields=["partner", "status"], name="claim_partner_status_idx"),
+            # The review queue (claims past the draft stage, by SLA deadline then id; PostgreSQL sorts
+            # NULLs last): a page is an index scan with no sort however many claims share a deadline,
+            # and its capped count an index-only scan.
+            models.Index(
+                fields=["sla_due_at", "id"],
+                condition=~models.Q(status="editing"),
+                name="claim_review_queue_idx",
+            ),
+            # The partner dashboard's default order (newest first): a page is an index scan, no sort.
+            models.Index(fields=["partner", "-created_at", "-id"], name="claim_partner_newest_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.name}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
 
@@ -32,5 +33,10 @@ app.conf.beat_schedule = {
     "close-consent-windows": {
         "task": "consent.tasks.close_consent_windows",
         "schedule": 300.0,
+    },
+    # Daily at 07:00 UTC: flag claims past their reviewer SLA and mail the review leads one digest.
+    "flag-sla-breaches": {
+        "task": "reviews.tasks.flag_sla_breaches",
+        "schedule": crontab(hour=7, minute=0),
     },
 }

@@ -142,7 +142,7 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
         return
     catalogue = importlib.import_module("claims.migrations.0002_product_catalogue")
     catalogue.load(apps, None)
-    groups = importlib.import_module("reviews.migrations.0001_groups")
+    groups = importlib.import_module("reviews.migrations.0003_group_permissions")
     from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.management import create_contenttypes
@@ -150,11 +150,11 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
     for app_config in apps.get_app_configs():
         create_contenttypes(app_config, verbosity=0)
         create_permissions(app_config, verbosity=0)
-
-    permissions = [
-        Permission.objects.get(content_type__app_label=app, codename=codename)
-        for app, codename in groups.READ
-    ]
-    for name in (REVIEWER_GROUP, LEAD_GROUP):
+    for name, pairs in groups.GROUPS.items():
         group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(*permissions)
+        group.permissions.set(
+            [
+                Permission.objects.get(content_type__app_label=app, codename=codename)
+                for app, codename in pairs
+            ]
+        )

@@ -1,0 +1,144 @@
+"""Reads for the reviewer's claim page: everything beside the claim's own fields, one query each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from claims.models import Claim, ClaimEvent, Comment, PoeDocument, is_reviewer
+from claims.workflow import allowed_actions, is_lead
+from consent.models import ConsentRequest
+from reviews.checklist import checklist_of
+from reviews.competing import SUPERSEDABLE_STATUSES, competing_claims
+from reviews.forms import (
+    AssignForm,
+    ChecklistForm,
+    CommentForm,
+    ConsentNoticeForm,
+    RejectForm,
+    ReopenForm,
+    RequestInformationForm,
+    TransitionForm,
+    UpholdRejectionForm,
+)
+from reviews.models import ReviewChecklist
+from reviews.sla import SlaState, due_soon_edge
+
+# The transitions a reviewer starts, in the order the buttons show; the others belong to the
+# partner, the customer or the system and never get a button here.
+REVIEWER_ACTIONS: tuple[str, ...] = (
+    "start_review",
+    "approve",
+    "request_information",
+    "reject",
+    "reopen",
+    "uphold_rejection",
+)
+INPUT_FORMS: dict[str, type[TransitionForm]] = {
+    "request_information": RequestInformationForm,
+    "reject": RejectForm,
+    "reopen": ReopenForm,
+    "uphold_rejection": UpholdRejectionForm,
+}
+PREVIEW_KINDS = frozenset({PoeDocument.Kind.PDF, PoeDocument.Kind.PNG, PoeDocument.Kind.JPEG})
+ASSIGNABLE_STATUSES = frozenset(
+    {
+        Claim.Status.SUBMITTED,
+        Claim.Status.UNDER_REVIEW,
+        Claim.Status.PARTNER_ACTION_REQUIRED,
+        Claim.Status.APPROVED,
+        Claim.Status.DISPUTED,
+    }
+)
+
+
+def action_label(action: str) -> str:
+    return str(ClaimEvent.Action(action).label)
+
+
+def reviewer_actions(claim: Claim, user: Any) -> list[str]:
+    """The transitions `user` may make on `claim` now, as reviewer buttons."""
+    allowed = set(allowed_actions(claim, user))
+    return [action for action in REVIEWER_ACTIONS if action in allowed]
+
+
+def sla_state(claim: Claim, now: dt.datetime) -> str:
+    if claim.sla_due_at is None:
+        return ""
+    if claim.sla_due_at <= now:
+        return SlaState.BREACHED
+    if claim.sla_due_at <= due_soon_edge(now):
+        return SlaState.DUE_SOON
+    return SlaState.ON_TIME
+
+
+@dataclass
+class Button:
+    action: str
+    label: str
+    needs_input: bool
+
+
+@dataclass
+class ReviewPage:
+    claim: Claim
+    buttons: list[Button]
+    decided_by_you: bool  # separation of duties: this reviewer rejected it, another decides the dispute
+    documents: list[PoeDocument]
+    checklist: ReviewChecklist
+    checklist_form: ChecklistForm
+    competing: list[Claim]
+    supersedes: list[Claim]  # the competitors approving this claim would end
+    comments: list[Comment]
+    comment_form: CommentForm
+    history: list[ClaimEvent]
+    consent_requests: list[ConsentRequest]
+    consent_form: ConsentNoticeForm | None
+    may_assign_self: bool
+    assign_form: AssignForm | None
+    sla_state: str
+    sla_state_label: str
+    preview_kinds: frozenset[str]
+
+
+def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> ReviewPage:
+    now = now or timezone.now()
+    buttons = [Button(a, action_label(a), a in INPUT_FORMS) for a in reviewer_actions(claim, user)]
+    checklist = checklist_of(claim)
+    competing = list(
+        competing_claims(claim).select_related("partner").prefetch_related("products").order_by("pk")
+    )
+    assignable = claim.status in ASSIGNABLE_STATUSES and is_reviewer(user)
+    lead = assignable and is_lead(user)
+    state = sla_state(claim, now)
+    return ReviewPage(
+        claim=claim,
+        buttons=buttons,
+        decided_by_you=(
+            claim.status == Claim.Status.DISPUTED
+            and claim.rejected_by_id is not None
+            and claim.rejected_by_id == getattr(user, "pk", None)
+        ),
+        documents=list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id")),
+        checklist=checklist,
+        checklist_form=ChecklistForm(initial={"passed": checklist.passed}),
+        competing=competing,
+        supersedes=[c for c in competing if c.status in SUPERSEDABLE_STATUSES],
+        comments=list(claim.comments.select_related("author").order_by("created_at", "id")),
+        comment_form=CommentForm(),
+        history=list(claim.events.select_related("actor", "email").order_by("created_at", "id")),
+        consent_requests=list(
+            ConsentRequest.objects.filter(claim=claim)
+            .select_related("email", "sent_by")
+            .order_by("-created_at")
+        ),
+        consent_form=ConsentNoticeForm() if claim.status == Claim.Status.APPROVED else None,
+        may_assign_self=assignable and claim.assigned_reviewer_id != getattr(user, "pk", None),
+        assign_form=AssignForm(initial={"reviewer": claim.assigned_reviewer_id}) if lead else None,
+        sla_state=state,
+        sla_state_label=str(SlaState(state).label) if state else "",
+        preview_kinds=PREVIEW_KINDS,
+    )

@@ -1,0 +1,193 @@
+"""The reviewer's forms: the input a transition needs, comments, the checklist, assignment, consent."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from claims.models import LEAD_GROUP, REVIEWER_GROUP, InformationRequestReason, InsufficientPoeSubReason
+from cpor.ratelimit import client_ip, hit
+from reviews.models import CHECKLIST_ITEMS
+
+TEXT_LIMIT = 5000
+
+
+def _comment_field(*, required: bool, label: Any, help_text: Any = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=TEXT_LIMIT,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 80}),
+    )
+
+
+class TransitionForm(forms.Form):
+    """A transition's input; `details()` are the keyword arguments for `claims.workflow.transition`."""
+
+    def details(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class RequestInformationForm(TransitionForm):
+    reasons = forms.MultipleChoiceField(
+        label=_("What is missing"),
+        choices=InformationRequestReason.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one reason for the request.")},
+    )
+    comment = _comment_field(
+        required=True,
+        label=_("Comment to the partner"),
+        help_text=_("The partner sees this comment and has five business days to respond."),
+    )
+
+
+class RejectForm(TransitionForm):
+    sub_reasons = forms.MultipleChoiceField(
+        label=_("Why the proof of execution is insufficient"),
+        choices=InsufficientPoeSubReason.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one rejection reason.")},
+    )
+    comment = _comment_field(
+        required=True,
+        label=_("Comment to the partner"),
+        help_text=_("The partner sees this comment and may dispute the rejection within 30 days."),
+    )
+
+
+class ReopenForm(TransitionForm):
+    comment = _comment_field(
+        required=False,
+        label=_("Comment to the partner (optional)"),
+        help_text=_("The dispute is accepted and the review continues; the partner is told."),
+    )
+
+
+class UpholdRejectionForm(TransitionForm):
+    comment = _comment_field(
+        required=True,
+        label=_("Why the rejection stands"),
+        help_text=_("The partner sees this comment. The decision is final: no second dispute."),
+    )
+
+
+class CommentForm(forms.Form):
+    PARTNER = "partner"
+    INTERNAL = "internal"
+
+    body = _comment_field(required=True, label=_("Comment"))
+    visibility = forms.ChoiceField(
+        label=_("Who sees it"),
+        choices=[
+            (PARTNER, _("Partner-visible comment (the partner is mailed)")),
+            (INTERNAL, _("Internal note (reviewers only)")),
+        ],
+        initial=INTERNAL,
+        widget=forms.RadioSelect,
+    )
+
+    @property
+    def partner_visible(self) -> bool:
+        return self.cleaned_data["visibility"] == self.PARTNER
+
+
+class ChecklistForm(forms.Form):
+    passed = forms.MultipleChoiceField(
+        label=_("PoE checks passed"),
+        choices=list(CHECKLIST_ITEMS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
+def reviewer_choices() -> QuerySet[Any]:
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True, groups__name__in=[REVIEWER_GROUP, LEAD_GROUP])
+        .distinct()
+        .order_by("email")
+    )
+
+
+class ReviewerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        name = obj.get_full_name()
+        return f"{name} <{obj.email}>" if name else obj.email
+
+
+class AssignForm(forms.Form):
+    """A review lead assigns a claim to any reviewer, or to nobody."""
+
+    reviewer = ReviewerChoiceField(
+        label=_("Assign to"), queryset=reviewer_choices(), required=False, empty_label=_("— nobody —")
+    )
+
+
+class ConsentNoticeForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Send to"),
+        required=False,
+        help_text=_("Leave empty to send to the claim's customer contact."),
+    )
+    name = forms.CharField(label=_("Contact name"), required=False, max_length=200)
+    language = forms.ChoiceField(
+        label=_("Language"), choices=[("", _("The contact's language")), *settings.LANGUAGES], required=False
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sign-in throttling for the admin
+
+
+LOGIN_FAILURES = 10  # per client IP and username, per window, then a lock for the window
+LOGIN_WINDOW_SECONDS = 15 * 60
+
+
+def _login_key(ip: str, username: str) -> str:
+    # Hashed: usernames are free text and cache keys must stay short and printable.
+    return hashlib.sha256(f"{ip}\x00{username.strip().lower()}".encode()).hexdigest()
+
+
+class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin sign-in, refused for a while after too many failures from one IP for one username."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": _(
+            "Too many failed sign-in attempts for this account from your network. "
+            "Wait 15 minutes and try again."
+        ),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("Email")
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        key = _login_key(client_ip(self.request) if self.request else "unknown", username)
+        blocked = f"admin-login-blocked:{key}"
+        # The lock holds its end time: the cache's expiry alone would be the backend's clock, not ours.
+        if (cache.get(blocked) or 0) > time.time():
+            raise ValidationError(self.error_messages["throttled"], code="throttled")
+        try:
+            return super().clean()
+        except ValidationError:
+            # The tenth failure locks: `hit` answers False past `limit` hits.
+            if not hit("admin-login", key, limit=LOGIN_FAILURES - 1, window_seconds=LOGIN_WINDOW_SECONDS):
+                # Checked before the password from now on: a right guess during the lock does not sign in.
+                cache.set(blocked, time.time() + LOGIN_WINDOW_SECONDS, timeout=LOGIN_WINDOW_SECONDS)
+                raise ValidationError(self.error_messages["throttled"], code="throttled") from None
+            raise

@@ -1,0 +1,53 @@
+"""What the reviewer workflow keeps beside the claim: the PoE checklist and the SLA digest log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from claims.models import Claim, InformationRequestReason
+
+# The PoE checklist asks, for each reason an information request can give, whether the PoE is fine
+# on that point. An unticked item is what the reviewer would ask the partner for.
+CHECKLIST_ITEMS: dict[str, str] = {
+    InformationRequestReason.MISSING_ALL_POE: _("PoE is present and pertains to this claim"),
+    InformationRequestReason.MISSING_CUSTOMER_ACKNOWLEDGMENT: _("The customer's signature is on the PoE"),
+    InformationRequestReason.MISSING_OR_OLD_DATES: _("Dates on the PoE are present and current"),
+    InformationRequestReason.MISSING_PARTNER_SOLUTION: _("The partner's solution or service is described"),
+    InformationRequestReason.MISSING_PRODUCTS: _("Every claimed product or workload is named"),
+}
+
+
+class ReviewChecklist(models.Model):
+    """The reviewer's PoE checklist of one claim: which checks passed (codes of `CHECKLIST_ITEMS`)."""
+
+    claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="review_checklist")
+    passed = models.JSONField(default=list, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"PoE checklist of claim {self.claim_id}"
+
+    @property
+    def failed(self) -> list[str]:
+        """The information-request reasons whose check did not pass, in checklist order."""
+        return [code for code in CHECKLIST_ITEMS if code not in self.passed]
+
+
+class SlaDigest(models.Model):
+    """One row per day a digest of SLA breaches went to the review leads; the unique day is the guard."""
+
+    day = models.DateField(unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    breached_count = models.PositiveIntegerField()
+    recipients = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = "SLA digest"
+
+    def __str__(self) -> str:
+        return f"SLA digest of {self.day}"
