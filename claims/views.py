@@ -1,19 +1,719 @@
+"""The partner portal: the Customer Associations dashboard, claim forms, PoE, comments and history.
+
+Every view is thin: fetch the claim through `_claim_for` (scoped to the user's partner, so an
+outsider gets 404), validate a form, make one `claims.workflow` call, redirect with a message.
+A refusal (`TransitionRefused`) or a rule broken (`ValidationError`) is shown on the page with a
+4xx status, never a 500, and changes nothing. GET never changes anything; actions are POST-only.
+"""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import csv
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from claims.models import Claim, membership_of
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import FileSystemStorage
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone, translation
+from django.utils.formats import number_format
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from claims import selectors, workflow
+from claims.forms import (
+    AREA_HELP,
+    ClaimForm,
+    CommentForm,
+    DashboardFilterForm,
+    DisputeForm,
+    LanguageForm,
+    ResubmitForm,
+    SolutionAreaForm,
+    SubmitForm,
+    UploadForm,
+    WithdrawForm,
+)
+from claims.models import Claim, Membership, SolutionArea, dispute_window_open
+from claims.poe_template import poe_template_docx
+from claims.workflow import TransitionRefused
+from cpor.ratelimit import client_ip, hit
+
+S = Claim.Status
+PRESIGNED_SECONDS = 60  # an S3 download link lives this long
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+PASSWORD_RESETS_PER_IP = 10  # per 15 minutes: enough for people, too few to flood inboxes
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoped fetches
+
+
+def _membership(request: HttpRequest) -> Membership:
+    membership = selectors.membership_for(request.user)
+    if membership is None:
+        raise Http404("Not a partner user")
+    return membership
+
+
+def _claim_for(request: HttpRequest, pk: int) -> tuple[Claim, Membership]:
+    """The claim if it belongs to the user's partner; 404 for everybody else."""
+    membership = _membership(request)
+    claim = selectors.claim_for_partner(membership.partner_id, pk)
+    if claim is None:
+        raise Http404("No such claim")
+    return claim, membership
+
+
+def _managed_claim(request: HttpRequest, pk: int) -> tuple[Claim, Membership]:
+    """As `_claim_for`, for a user who may change claims (read-only members get 403)."""
+    claim, membership = _claim_for(request, pk)
+    _require_manager(membership)
+    return claim, membership
+
+
+def _require_manager(membership: Membership) -> None:
+    if not membership.can_manage_claims:
+        raise PermissionDenied(_("Your role is read-only: ask one of your organization's admins."))
+
+
+def _is_xhr(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
+# ---------------------------------------------------------------------------------------------
+# Home and the dashboard
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page; a signed-in partner user sees their organization's latest claims."""
-    membership = membership_of(request.user)
-    claims = []
-    if membership is not None:
-        claims = list(
-            Claim.objects.filter(partner_id=membership.partner_id)
-            .select_related("mpn")
-            .order_by("-created_at", "-id")[:50]
+    """Partner users land on their dashboard; others see what CPOR is and where to sign in."""
+    if selectors.membership_for(request.user) is not None:
+        return dashboard(request)
+    return render(request, "home.html", {"membership": None})
+
+
+def _filter_form(request: HttpRequest) -> DashboardFilterForm:
+    return DashboardFilterForm(request.GET, products=selectors.products_for_filter())
+
+
+CHART_ROW = 26  # px per status in the chart
+CHART_BAR = 290  # px of the longest bar
+
+
+@login_required
+@require_safe
+def dashboard(request: HttpRequest) -> HttpResponse:
+    membership = selectors.membership_for(request.user)
+    if membership is None:
+        return render(request, "claims/not_a_partner.html", status=403)
+    form = _filter_form(request)
+    filters = form.filters()
+    board = selectors.dashboard(membership.partner_id, filters)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "claims/dashboard.html",
+        {
+            "membership": membership,
+            "form": form,
+            "filters": filters,
+            "board": board,
+            "statuses": _status_entries(board, query),
+            # The filter form's HTML depends only on the query, the language and the catalogue: cached.
+            "products_key": hashlib.md5(repr(form.products).encode(), usedforsecurity=False).hexdigest(),
+            "chart_height": CHART_ROW * len(board.counts),
+            "export_query": query.urlencode(),
+            "previous_query": _page_query(query, board.page - 1),
+            "next_query": _page_query(query, board.page + 1),
+            "filtered": any(request.GET.get(name) for name in form.fields if name not in ("page", "sort")),
+        },
+    )
+
+
+def _page_query(query: Any, page: int) -> str:
+    query = query.copy()
+    query["page"] = str(page)
+    return query.urlencode()
+
+
+def _status_entries(board: selectors.Dashboard, query: Any) -> list[dict[str, Any]]:
+    """Each status with the link that filters on it and its bar in the chart (drawn server-side)."""
+    most = max((c.count for c in board.counts), default=0)
+    entries = []
+    for row, entry in enumerate(board.counts):
+        link = query.copy()
+        link["status"] = entry.status
+        width = round(CHART_BAR * entry.count / most) if most else 0
+        entries.append(
+            {
+                "status": entry.status,
+                "label": entry.label,
+                "short_label": entry.label if len(entry.label) <= 34 else entry.label[:33] + "…",
+                "count": entry.count,
+                "count_text": number_format(entry.count, 0, force_grouping=True),
+                "href": "?" + link.urlencode(),
+                "y": row * CHART_ROW,
+                "width": width,
+                "text_x": width + 256,
+            }
         )
-    return render(request, "home.html", {"membership": membership, "claims": claims})
+    return entries
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@login_required
+@require_safe
+def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+    membership = _membership(request)
+    filters = _filter_form(request).filters()
+    language = translation.get_language()
+    zone = timezone.get_default_timezone()
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        with translation.override(language):
+            yield "\ufeff" + writer.writerow(
+                [
+                    _("Claim ID"),
+                    _("Claim name"),
+                    _("Status"),
+                    _("Customer"),
+                    _("Domain"),
+                    _("Tenant ID"),
+                    _("Products"),
+                    _("Activity"),
+                    _("Solution area"),
+                    _("MPN ID"),
+                    _("Created"),
+                    _("Submitted"),
+                    _("Next deadline"),
+                    _("Deadline"),
+                ]
+            )
+            now = timezone.now()
+            for claim, products in selectors.export_rows(membership.partner_id, filters):
+                deadline = selectors.next_deadline(claim, now)
+                yield writer.writerow(
+                    _cell(v)
+                    for v in (
+                        claim.pk,
+                        claim.name,
+                        claim.get_status_display(),
+                        claim.customer_name,
+                        claim.customer_domain,
+                        claim.customer_tenant_id,
+                        "; ".join(p.name for p in products),
+                        claim.get_activity_display(),
+                        claim.get_solution_area_display(),
+                        claim.mpn.number,
+                        claim.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                        claim.submitted_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                        if claim.submitted_at
+                        else "",
+                        deadline.words if deadline else "",
+                        deadline.at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if deadline else "",
+                    )
+                )
+
+    stamp = timezone.now().strftime("%Y%m%d")
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="customer-associations-{stamp}.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# New claim and edit
+
+
+def _area_from(values: Any) -> str | None:
+    area = values.get("solution_area")
+    return area if area in SolutionArea.values else None
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def claim_new(request: HttpRequest) -> HttpResponse:
+    """Step one chooses the solution area (a GET form); step two holds the fields that fit it."""
+    membership = _membership(request)
+    _require_manager(membership)
+    source = request.POST if request.method == "POST" else request.GET
+    area = _area_from(source)
+    if area is None:
+        area_form = SolutionAreaForm(source if "solution_area" in source else None)
+        status = 400 if area_form.is_bound else 200
+        return render(
+            request, "claims/claim_new_area.html", {"form": area_form, "area_help": AREA_HELP}, status=status
+        )
+    instance = Claim(partner=membership.partner, solution_area=area)
+    if request.method != "POST":
+        form = ClaimForm(
+            instance=instance,
+            membership=membership,
+            area=area,
+            initial={"partner_contact_email": request.user.email},
+        )
+        return render(request, "claims/claim_form.html", _form_context(form, area, None))
+    form = ClaimForm(request.POST, instance=instance, membership=membership, area=area)
+    if form.is_valid():
+        fields = form.changes()
+        products = fields.pop("products")
+        try:
+            claim = workflow.create_claim(by=request.user, fields=fields, products=products)
+        except ValidationError as exc:
+            form.add_workflow_error(exc)
+        else:
+            messages.success(
+                request, _("Your claim is saved as a draft. Upload the proof of execution next.")
+            )
+            return redirect("claims:detail", pk=claim.pk)
+    return render(request, "claims/claim_form.html", _form_context(form, area, None), status=400)
+
+
+def _form_context(form: ClaimForm, area: str, claim: Claim | None) -> dict[str, Any]:
+    return {
+        "form": form,
+        "area": area,
+        "area_label": SolutionArea(area).label,
+        "claim": claim,
+        "can_change_area": "solution_area" in form.fields,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, membership = _managed_claim(request, pk)
+    editable = claim.editable_fields()
+    if not editable:
+        return _claim_page(
+            request,
+            claim,
+            membership,
+            status=409,
+            refusal=_("A claim that is %(status)s cannot be edited.")
+            % {"status": claim.get_status_display()},
+        )
+    area = claim.solution_area
+    if "solution_area" in editable:
+        area = _area_from(request.POST if request.method == "POST" else request.GET) or area
+    if request.method != "POST":
+        form = ClaimForm(instance=claim, membership=membership, area=area, editable=editable)
+        return render(request, "claims/claim_form.html", _form_context(form, area, claim))
+    form = ClaimForm(request.POST, instance=claim, membership=membership, area=area, editable=editable)
+    if form.is_valid():
+        try:
+            workflow.edit_claim(claim.pk, by=request.user, changes=form.changes())
+        except ValidationError as exc:
+            form.add_workflow_error(exc)
+        except TransitionRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Your changes are saved."))
+            return redirect("claims:detail", pk=claim.pk)
+    return render(request, "claims/claim_form.html", _form_context(form, area, claim), status=400)
+
+
+# ---------------------------------------------------------------------------------------------
+# The claim page and its actions
+
+
+@login_required
+@require_safe
+def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, membership = _claim_for(request, pk)
+    return _claim_page(request, claim, membership)
+
+
+def _claim_page(
+    request: HttpRequest,
+    claim: Claim,
+    membership: Membership,
+    *,
+    status: int = 200,
+    refusal: str = "",
+    **forms: Any,
+) -> HttpResponse:
+    page = selectors.claim_page(claim)
+    manager = membership.can_manage_claims
+    actions = set(workflow.allowed_actions(claim, request.user)) if manager else set()
+    offers = {
+        "submit": "submit" in actions,
+        "resubmit": "resubmit" in actions,
+        "withdraw": "withdraw" in actions,
+        "dispute": "dispute" in actions and dispute_window_open(claim),
+        "copy": manager and claim.status == S.REJECTED and not dispute_window_open(claim),
+        "delete": manager and claim.status == S.EDITING,
+        "edit": manager and bool(claim.editable_fields()),
+        "upload": manager and claim.may_add_documents,
+        "remove_document": manager and claim.status == S.EDITING,
+        "comment": manager and claim.status != S.EDITING,
+    }
+    context = {
+        "membership": membership,
+        "page": page,
+        "claim": claim,
+        "offers": offers,
+        "any_action": any(offers.values()),
+        "refusal": refusal,
+        "submission_problems": claim.submission_problems() if offers["submit"] else [],
+        "submit_form": forms.get("submit_form") or SubmitForm(),
+        "resubmit_form": forms.get("resubmit_form") or ResubmitForm(),
+        "withdraw_form": forms.get("withdraw_form") or WithdrawForm(),
+        "dispute_form": forms.get("dispute_form") or DisputeForm(),
+        "comment_form": forms.get("comment_form") or CommentForm(),
+        "upload_form": forms.get("upload_form") or UploadForm(),
+        "max_bytes": settings.CPOR_POE_MAX_BYTES,
+        "max_files": settings.CPOR_POE_MAX_FILES,
+    }
+    return render(request, "claims/claim_detail.html", context, status=status)
+
+
+def _act(
+    request: HttpRequest,
+    claim: Claim,
+    membership: Membership,
+    action: Callable[[], Any],
+    *,
+    success: str,
+    form_name: str,
+    form: Any,
+    next_url: str | None = None,
+) -> HttpResponse:
+    """Run one workflow call; on success redirect with `success`, otherwise show the page with why."""
+    try:
+        result = action()
+    except TransitionRefused as exc:
+        return _claim_page(request, claim, membership, status=409, refusal=str(exc), **{form_name: form})
+    except ValidationError as exc:
+        form.add_error(None, exc.messages)
+        return _claim_page(request, claim, membership, status=400, **{form_name: form})
+    messages.success(request, success)
+    if next_url is None:
+        next_url = reverse("claims:detail", args=[getattr(result, "pk", None) or claim.pk])
+    return HttpResponseRedirect(next_url)
+
+
+def _invalid(
+    request: HttpRequest, claim: Claim, membership: Membership, form_name: str, form: Any
+) -> HttpResponse:
+    return _claim_page(request, claim, membership, status=400, **{form_name: form})
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, membership = _managed_claim(request, pk)
+    form = SubmitForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, claim, membership, "submit_form", form)
+    return _act(
+        request,
+        claim,
+        membership,
+        lambda: workflow.transition(claim.pk, "submit", by=request.user),
+        success=_("Your claim is submitted. Review should start within five business days."),
+        form_name="submit_form",
+        form=form,
+    )
+
+
+@login_required
+@require_POST
+def resubmit(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, membership = _managed_claim(request, pk)
+    form = ResubmitForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _invalid(request, claim, membership, "resubmit_form", form)
+    return _act(
+        request,
+        claim,
+        membership,
+        lambda: workflow.transition(
+            claim.pk,
+            "resubmit",
+            by=request.user,
+            comment=form.cleaned_data["comment"],
+            documents=form.cleaned_data["files"],
+        ),
+        success=_("Your claim is back with the reviewer."),
+        form_name="resubmit_form",
+        form=form,
+    )
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, membership = _managed_claim(request, pk)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, claim, membership, "withdraw_form", form)
+    return _act(
+        request,
+        claim,
+        membership,
+        lambda: workflow.transition(
+            claim.pk,
+            "withdraw",
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            comment=form.cleaned_data["comment"],
+        ),
+        success=_("The claim is withdrawn."),
+        form_name="withdraw_form",
+        form=form,
+    )
+
+
+@login_required
+@require_POST
+def dispute(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, membership = _managed_claim(request, pk)
+    form = DisputeForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _invalid(request, claim, membership, "dispute_form", form)
+    return _act(
+        request,
+        claim,
+        membership,
+        lambda: workflow.transition(
+            claim.pk,
+            "dispute",
+            by=request.user,
+            justification=form.cleaned_data["justification"],
+            documents=form.cleaned_data["files"],
+        ),
+        success=_("Your dispute is sent. Reviewers answer within five business days."),
+        form_name="dispute_form",
+        form=form,
+    )
+
+
+@login_required
+@require_POST
+def add_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, membership = _managed_claim(request, pk)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, claim, membership, "comment_form", form)
+    return _act(
+        request,
+        claim,
+        membership,
+        lambda: workflow.add_comment(claim.pk, by=request.user, body=form.cleaned_data["body"]),
+        success=_("Your comment is posted; the reviewer is told by email."),
+        form_name="comment_form",
+        form=form,
+        next_url=reverse("claims:detail", args=[claim.pk]) + "#comments",
+    )
+
+
+@login_required
+@require_POST
+def copy(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, membership = _managed_claim(request, pk)
+    try:
+        new = workflow.copy_claim(claim.pk, by=request.user)
+    except (TransitionRefused, ValidationError) as exc:
+        message = str(exc) if isinstance(exc, TransitionRefused) else " ".join(exc.messages)
+        return _claim_page(request, claim, membership, status=409, refusal=message)
+    messages.success(
+        request, _("A new draft is started from claim #%(pk)s. Check it and add new PoE.") % {"pk": pk}
+    )
+    return redirect("claims:edit", pk=new.pk)
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, membership = _managed_claim(request, pk)
+    try:
+        workflow.delete_draft(claim.pk, by=request.user)
+    except TransitionRefused as exc:
+        return _claim_page(request, claim, membership, status=409, refusal=str(exc))
+    messages.success(request, _("The draft “%(name)s” is deleted.") % {"name": claim.name})
+    return redirect("claims:dashboard")
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents
+
+
+@login_required
+@require_POST
+def upload_documents(request: HttpRequest, pk: int) -> HttpResponse:
+    """Store each file through the workflow; a JavaScript upload gets JSON, a plain form a page."""
+    claim, membership = _managed_claim(request, pk)
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        if _is_xhr(request):
+            return JsonResponse(
+                {"uploaded": [], "errors": [str(e) for e in form.errors.get("files", [])]}, status=400
+            )
+        return _invalid(request, claim, membership, "upload_form", form)
+    uploaded: list[str] = []
+    errors: list[str] = []
+    for upload in form.cleaned_data["files"]:
+        try:
+            document = workflow.add_document(claim.pk, by=request.user, upload=upload)
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+        except TransitionRefused as exc:
+            if _is_xhr(request):
+                return JsonResponse({"uploaded": uploaded, "errors": [str(exc)]}, status=409)
+            return _claim_page(request, claim, membership, status=409, refusal=str(exc))
+        else:
+            uploaded.append(document.original_name)
+    if _is_xhr(request):
+        return JsonResponse(
+            {"uploaded": uploaded, "errors": errors}, status=200 if uploaded or not errors else 400
+        )
+    if uploaded:
+        messages.success(request, _("Uploaded: %(names)s.") % {"names": ", ".join(uploaded)})
+    if errors and not uploaded:
+        for error in errors:
+            form.add_error("files", error)
+        return _invalid(request, claim, membership, "upload_form", form)
+    for error in errors:
+        messages.error(request, error)
+    return redirect(reverse("claims:detail", args=[claim.pk]) + "#documents")
+
+
+@login_required
+@require_POST
+def remove_document(request: HttpRequest, pk: int, document_pk: int) -> HttpResponse:
+    claim, membership = _managed_claim(request, pk)
+    try:
+        workflow.remove_document(claim.pk, by=request.user, document_id=document_pk)
+    except TransitionRefused as exc:
+        return _claim_page(request, claim, membership, status=409, refusal=str(exc))
+    messages.success(request, _("The document is removed."))
+    return redirect(reverse("claims:detail", args=[claim.pk]) + "#documents")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+@never_cache
+def download_document(request: HttpRequest, pk: int, document_pk: int) -> HttpResponse:
+    """Only members of the claim's partner; S3 answers with a short pre-signed link, a folder streams."""
+    membership = _membership(request)
+    document = selectors.document_for_partner(membership.partner_id, pk, document_pk)
+    if document is None:
+        raise Http404("No such document")
+    storage = document.file.storage
+    if isinstance(storage, FileSystemStorage):
+        try:
+            handle = storage.open(document.file.name, "rb")
+        except OSError:
+            raise Http404("The file is no longer available") from None
+        response: HttpResponse = FileResponse(
+            handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
+        )
+    else:
+        disposition = content_disposition_header(True, document.original_name)
+        response = HttpResponseRedirect(
+            storage.url(
+                document.file.name,
+                parameters={
+                    "ResponseContentDisposition": disposition,
+                    "ResponseContentType": document.content_type,
+                },
+                expire=PRESIGNED_SECONDS,
+            )
+        )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_safe
+def poe_template(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(
+        poe_template_docx(),
+        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    response["Content-Disposition"] = f'attachment; filename="cpor-poe-template-{language}.docx"'
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Language and password reset
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Switch the language and remember it for a year in this browser."""
+    form = LanguageForm(request.POST)
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    if form.is_valid():
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            form.cleaned_data["language"],
+            max_age=LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE or request.is_secure(),
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE or "Lax",
+        )
+    return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset-by-email, in our layout and language, with a limit per network address."""
+
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    success_url = reverse_lazy("claims:password_reset_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        if not hit(
+            "password-reset", client_ip(self.request), limit=PASSWORD_RESETS_PER_IP, window_seconds=900
+        ):
+            form.add_error(
+                None, _("Too many reset requests from your network. Wait 15 minutes and try again.")
+            )
+            return self.form_invalid(form)
+        self.extra_email_context = {"site_url": settings.SITE_URL}
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("claims:password_reset_complete")

@@ -1,0 +1,593 @@
+"""Reads for the partner portal: every query a page runs, each scoped to one partner.
+
+Each page runs a fixed number of queries however many claims, products, documents or events there
+are: lists are fetched in one query each (joins or one prefetch), never one query per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Aggregate, CharField, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from claims.models import (
+    Activity,
+    Claim,
+    ClaimEvent,
+    Comment,
+    InformationRequestReason,
+    InsufficientPoeSubReason,
+    Membership,
+    PoeDocument,
+    Product,
+    RejectionReason,
+    WithdrawReason,
+)
+from cpor.business_days import business_days_between
+
+S = Claim.Status
+PAGE_SIZE = 25
+
+# The partner's own deadlines count business days when they were set in business days.
+BUSINESS_DAY_DEADLINES = frozenset(
+    {"review_start_due_at", "review_due_at", "partner_response_due_at", "dispute_response_due_at"}
+)
+
+# What the dashboard may sort by: a name in the URL → the ORDER BY it stands for (always ending on a
+# unique column, so pages never overlap).
+SORTS: dict[str, tuple[Any, ...]] = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "submitted": (F("submitted_at").desc(nulls_last=True), "-id"),
+    "customer": ("customer_name", "id"),
+    "name": ("name", "id"),
+    "status": ("status", "-created_at", "-id"),
+}
+
+DASHBOARD_COLUMNS = (
+    "id",
+    "name",
+    "activity",
+    "customer_name",
+    "customer_domain",
+    "customer_tenant_id",
+    "status",
+    "submitted_at",
+    *Claim.DEADLINE_BY_STATUS.values(),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is asking
+
+
+def membership_for(user: Any) -> Membership | None:
+    """The user's membership with its partner in one query, cached on the user for the request.
+
+    Later permission checks (`membership_of`, `is_managing_user`) read the cached object instead of
+    querying again.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    cached = getattr(user, "_portal_membership", False)
+    if cached is not False:
+        return cached
+    membership = Membership.objects.select_related("partner").filter(user_id=user.pk).first()
+    user._portal_membership = membership
+    if membership is not None:
+        user.membership = membership
+    return membership
+
+
+def partner_claims(partner_id: int) -> QuerySet[Claim]:
+    return Claim.objects.filter(partner_id=partner_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Deadlines in words
+
+
+@dataclass(frozen=True)
+class Deadline:
+    at: dt.datetime
+    words: str
+    overdue: bool
+    business_days: bool
+
+
+def next_deadline(claim: Any, now: dt.datetime | None = None) -> Deadline | None:
+    """The deadline the claim runs on now, told from the partner's side ("3 business days left …").
+
+    `claim` is a Claim or anything with its `status` and deadline attributes.
+    """
+    field_name = Claim.DEADLINE_BY_STATUS.get(claim.status)
+    return deadline_in_words(
+        claim.status, field_name, getattr(claim, field_name) if field_name else None, now
+    )
+
+
+def deadline_in_words(
+    status: str, field_name: str | None, at: dt.datetime | None, now: dt.datetime | None = None
+) -> Deadline | None:
+    if at is None or field_name is None:
+        return None
+    now = now or timezone.now()
+    business = field_name in BUSINESS_DAY_DEADLINES
+    if at <= now:
+        words = {
+            S.PARTNER_ACTION_REQUIRED: _("The time to respond has passed"),
+            S.APPROVED: _("Opt-out window closed"),
+            S.REJECTED: _("Dispute window closed"),
+        }.get(status, _("Past due"))
+        return Deadline(at, words, True, business)
+    zone = timezone.get_default_timezone()
+    first, last = now.astimezone(zone).date(), at.astimezone(zone).date()
+    count = _business_days(first, last, settings.CPOR_HOLIDAY_COUNTRY) if business else (last - first).days
+    return Deadline(at, _deadline_words(status, count, business), False, business)
+
+
+@lru_cache(maxsize=4096)
+def _business_days(first: dt.date, last: dt.date, country: str) -> int:
+    """`business_days_between` for two local dates, remembered: a page asks for the same few spans."""
+    zone = timezone.get_default_timezone()
+    start = dt.datetime.combine(first, dt.time(12), tzinfo=zone)
+    return business_days_between(start, dt.datetime.combine(last, dt.time(12), tzinfo=zone))
+
+
+def _deadline_words(status: str, count: int, business: bool) -> str:
+    if count <= 0:
+        return {
+            S.SUBMITTED: _("Review should start today"),
+            S.UNDER_REVIEW: _("Decision due today"),
+            S.PARTNER_ACTION_REQUIRED: _("Last day to respond"),
+            S.APPROVED: _("Customer opt-out window closes today"),
+            S.REJECTED: _("Last day to dispute"),
+            S.DISPUTED: _("Dispute answer due today"),
+        }.get(status, _("Due today"))
+    if status == S.SUBMITTED:
+        text = ngettext(
+            "Review should start within %(count)s business day",
+            "Review should start within %(count)s business days",
+            count,
+        )
+    elif status == S.UNDER_REVIEW:
+        text = ngettext(
+            "Decision due within %(count)s business day", "Decision due within %(count)s business days", count
+        )
+    elif status == S.PARTNER_ACTION_REQUIRED:
+        text = ngettext(
+            "%(count)s business day left to respond", "%(count)s business days left to respond", count
+        )
+    elif status == S.APPROVED:
+        text = ngettext(
+            "Customer opt-out window closes in %(count)s day",
+            "Customer opt-out window closes in %(count)s days",
+            count,
+        )
+    elif status == S.REJECTED:
+        text = ngettext("%(count)s day left to dispute", "%(count)s days left to dispute", count)
+    elif status == S.DISPUTED:
+        text = ngettext(
+            "Dispute answer due within %(count)s business day",
+            "Dispute answer due within %(count)s business days",
+            count,
+        )
+    elif business:
+        text = ngettext("%(count)s business day left", "%(count)s business days left", count)
+    else:
+        text = ngettext("%(count)s day left", "%(count)s days left", count)
+    return text % {"count": count}
+
+
+# ---------------------------------------------------------------------------------------------
+# The Customer Associations dashboard
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    """Cleaned filter values; an empty value means "any"."""
+
+    q: str = ""
+    status: str = ""
+    activity: str = ""
+    solution_area: str = ""
+    product: str = ""  # a product code
+    submitted_from: dt.date | None = None
+    submitted_to: dt.date | None = None
+    sort: str = "newest"
+    page: int = 1
+
+
+@dataclass
+class StatusCount:
+    status: str
+    label: str
+    count: int
+
+
+@dataclass
+class DashboardRow:
+    """One claim of the list, as plain values (no model instance: a page is read, not changed)."""
+
+    pk: int
+    name: str
+    customer_name: str
+    customer_domain: str
+    customer_tenant_id: uuid.UUID
+    activity: str
+    activity_label: str
+    status: str
+    status_label: str
+    submitted_at: dt.datetime | None
+    deadline: Deadline | None
+    product_names: str
+
+
+@dataclass
+class Dashboard:
+    rows: list[DashboardRow]
+    counts: list[StatusCount]
+    total: int
+    page: int
+    pages: int
+    page_size: int = PAGE_SIZE
+    first_index: int = 0
+    last_index: int = 0
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_default_timezone())
+
+
+def filtered_claims(
+    partner_id: int, filters: DashboardFilters, *, with_status: bool = True
+) -> QuerySet[Claim]:
+    """The partner's claims matching `filters` (the status filter only when `with_status`)."""
+    claims = partner_claims(partner_id)
+    if with_status and filters.status:
+        claims = claims.filter(status=filters.status)
+    if filters.activity:
+        claims = claims.filter(activity=filters.activity)
+    if filters.solution_area:
+        claims = claims.filter(solution_area=filters.solution_area)
+    if filters.product:
+        # (claim, product) is unique in the through table: the join never repeats a claim.
+        claims = claims.filter(products__code=filters.product)
+    if filters.submitted_from:
+        claims = claims.filter(submitted_at__gte=_day_start(filters.submitted_from))
+    if filters.submitted_to:
+        claims = claims.filter(submitted_at__lt=_day_start(filters.submitted_to + dt.timedelta(days=1)))
+    if filters.q:
+        claims = claims.filter(_search(filters.q))
+    return claims
+
+
+def _search(text: str) -> Q:
+    try:
+        return Q(customer_tenant_id=uuid.UUID(text))
+    except ValueError:
+        pass
+    return (
+        Q(name__icontains=text)
+        | Q(customer_name__icontains=text)
+        | Q(customer_domain__icontains=text)
+        | Q(customer_tenant_id__icontains=text)
+    )
+
+
+NAME_SEPARATOR = "\x1f"  # cannot occur in a product name
+
+
+class _JoinedNames(Aggregate):
+    """The names of a group joined with NAME_SEPARATOR: STRING_AGG, or GROUP_CONCAT on SQLite."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, chr(31))"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(
+            compiler,
+            connection,
+            function="GROUP_CONCAT",
+            template="%(function)s(%(expressions)s, char(31))",
+            **extra,
+        )
+
+
+def _product_names() -> Subquery:
+    """Each claim's product names in one column of the page query (no second query, no N+1)."""
+    names = (
+        Claim.products.through.objects.filter(claim_id=OuterRef("pk"))
+        .order_by()
+        .values("claim_id")
+        .annotate(names=_JoinedNames("product__name"))
+        .values("names")
+    )
+    return Subquery(names, output_field=CharField())
+
+
+def status_counts(partner_id: int, filters: DashboardFilters) -> dict[str, int]:
+    """Claims per status under every filter except the status one (one GROUP BY)."""
+    rows = (
+        filtered_claims(partner_id, filters, with_status=False)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("*"))  # COUNT(*): an index-only scan of (partner, status)
+    )
+    return dict(rows)
+
+
+def dashboard(partner_id: int, filters: DashboardFilters, *, now: dt.datetime | None = None) -> Dashboard:
+    """One page of the partner's claims and the count per status: three queries (counts, the page,
+    its products), each a plain-values read."""
+    now = now or timezone.now()
+    by_status = status_counts(partner_id, filters)
+    counts = [StatusCount(value, str(label), by_status.get(value, 0)) for value, label in S.choices]
+    total = by_status.get(filters.status, 0) if filters.status else sum(by_status.values())
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(max(1, filters.page), pages)
+    offset = (page - 1) * PAGE_SIZE
+    found = list(
+        filtered_claims(partner_id, filters)
+        .annotate(product_names=_product_names())
+        .order_by(*SORTS.get(filters.sort, SORTS["newest"]))
+        .values_list(*DASHBOARD_COLUMNS, "product_names")[offset : offset + PAGE_SIZE]
+    )
+    statuses, activities = dict(S.choices), dict(Activity.choices)
+    rows = []
+    for values in found:
+        claim = dict(zip((*DASHBOARD_COLUMNS, "product_names"), values, strict=True))
+        field_name = Claim.DEADLINE_BY_STATUS.get(claim["status"])
+        rows.append(
+            DashboardRow(
+                pk=claim["id"],
+                name=claim["name"],
+                customer_name=claim["customer_name"],
+                customer_domain=claim["customer_domain"],
+                customer_tenant_id=claim["customer_tenant_id"],
+                activity=claim["activity"],
+                activity_label=str(activities.get(claim["activity"], claim["activity"])),
+                status=claim["status"],
+                status_label=str(statuses.get(claim["status"], claim["status"])),
+                submitted_at=claim["submitted_at"],
+                deadline=deadline_in_words(
+                    claim["status"], field_name, claim[field_name] if field_name else None, now
+                ),
+                product_names=", ".join(sorted((claim["product_names"] or "").split(NAME_SEPARATOR)))
+                if claim["product_names"]
+                else "",
+            )
+        )
+    return Dashboard(
+        rows=rows,
+        counts=counts,
+        total=total,
+        page=page,
+        pages=pages,
+        first_index=offset + 1 if rows else 0,
+        last_index=offset + len(rows),
+    )
+
+
+def export_rows(partner_id: int, filters: DashboardFilters) -> Iterator[tuple[Claim, list[Product]]]:
+    """Every claim of the filtered list (not only one page), in the dashboard's order, in chunks."""
+    claims = (
+        filtered_claims(partner_id, filters)
+        .select_related("mpn")
+        .order_by(*SORTS.get(filters.sort, SORTS["newest"]))
+        .prefetch_related(Prefetch("products", queryset=Product.objects.only("id", "code", "name")))
+    )
+    for claim in claims.iterator(chunk_size=1000):
+        yield claim, list(claim.products.all())
+
+
+FILTER_PRODUCTS_CACHE = "cpor:portal:filter-products"
+
+
+def products_for_filter() -> list[tuple[str, str]]:
+    """(code, name) of the active catalogue, for the product filter; the catalogue changes rarely,
+    so it is kept in the cache for a few minutes."""
+    return cache.get_or_set(
+        FILTER_PRODUCTS_CACHE,
+        lambda: list(Product.objects.filter(active=True).order_by("name").values_list("code", "name")),
+        timeout=300,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The claim page
+
+
+@dataclass
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class HistoryEntry:
+    at: dt.datetime
+    who: str
+    action: str
+    from_status: str
+    to_status: str
+    note: str
+    changes: list[Change]
+    recipient: str = ""
+
+
+@dataclass
+class ClaimPage:
+    claim: Claim
+    products: list[Product]
+    documents: list[PoeDocument]
+    comments: list[Comment]
+    history: list[HistoryEntry]
+    copies: list[Claim]
+    deadline: Deadline | None
+    information_reasons: list[str]
+    rejection_reason: str
+    rejection_sub_reasons: list[str]
+
+
+def claim_for_partner(partner_id: int, pk: int) -> Claim | None:
+    return partner_claims(partner_id).select_related("mpn", "copied_from").filter(pk=pk).first()
+
+
+def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
+    """Everything the partner sees about one claim: products, documents, partner-visible comments
+    and history, and the claims started from it — one query each."""
+    products = list(claim.products.order_by("name"))
+    documents = list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id"))
+    comments = list(
+        claim.comments.filter(partner_visible=True).select_related("author").order_by("created_at", "id")
+    )
+    events = list(
+        claim.events.filter(partner_visible=True).select_related("actor").order_by("created_at", "id")
+    )
+    copies = list(Claim.objects.filter(copied_from=claim, partner_id=claim.partner_id).only("id", "name"))
+    product_names = {p.code: p.name for p in products}
+    return ClaimPage(
+        claim=claim,
+        products=products,
+        documents=documents,
+        comments=comments,
+        history=[_history_entry(e, product_names) for e in events],
+        copies=copies,
+        deadline=next_deadline(claim, now),
+        information_reasons=_labels(claim.information_request_reasons, InformationRequestReason),
+        rejection_reason=claim.get_rejection_reason_display() if claim.rejection_reason else "",
+        rejection_sub_reasons=_labels(
+            claim.rejection_sub_reasons,
+            WithdrawReason
+            if claim.rejection_reason == RejectionReason.PARTNER_REQUEST
+            else InsufficientPoeSubReason,
+        ),
+    )
+
+
+def _labels(codes: Sequence[str] | None, choices: Any) -> list[str]:
+    return [str(choices(code).label) if code in choices.values else str(code) for code in codes or ()]
+
+
+def author_label(kind: str, user: Any) -> str:
+    """Partners see their colleagues by email, and Microsoft's people by role only."""
+    if kind == ClaimEvent.ActorKind.PARTNER:
+        return user.email if user is not None else _("Partner")
+    if kind == ClaimEvent.ActorKind.REVIEWER:
+        return _("PoE reviewer")
+    if kind == ClaimEvent.ActorKind.CUSTOMER:
+        return _("Customer")
+    return _("CPOR")
+
+
+def _status_label(value: str) -> str:
+    return str(S(value).label) if value in S.values else value
+
+
+def _history_entry(event: ClaimEvent, product_names: dict[str, str]) -> HistoryEntry:
+    changes: list[Change] = []
+    for key, values in sorted((event.diff or {}).items()):
+        if key == "status":
+            continue
+        if key in ("documents_added", "documents_removed"):
+            label = _("Documents added") if key == "documents_added" else _("Documents removed")
+            changes.append(Change(label, "", ", ".join(str(v) for v in values or ())))
+            continue
+        pair = list(values) if isinstance(values, list | tuple) else [None, values]
+        before, after = (pair + [None, None])[:2]
+        shown_before, shown_after = _shown(key, before, product_names), _shown(key, after, product_names)
+        if shown_before or shown_after:
+            changes.append(Change(_field_label(key), shown_before, shown_after))
+    recipient = ""
+    if event.action == ClaimEvent.Action.NOTIFICATION and "→" in event.note:
+        recipient = event.note.rsplit("→", 1)[1].strip()
+    return HistoryEntry(
+        at=event.created_at,
+        who=author_label(event.actor_kind, event.actor),
+        action=event.get_action_display(),
+        from_status=_status_label(event.from_status) if event.from_status else "",
+        to_status=_status_label(event.to_status) if event.to_status else "",
+        note="" if event.action == ClaimEvent.Action.NOTIFICATION else event.note,
+        changes=changes,
+        recipient=recipient,
+    )
+
+
+def _field_label(name: str) -> str:
+    try:
+        return str(Claim._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # a key written by another part of the workflow
+        return name
+
+
+def _shown(key: str, value: Any, product_names: dict[str, str]) -> str:
+    """A history value in words: product names, choice labels; "" for nothing."""
+    if value is None or value == "" or value == []:
+        return ""
+    if key == "products" and isinstance(value, list):
+        return ", ".join(product_names.get(code, code) for code in value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    try:
+        choices = dict(Claim._meta.get_field(key).flatchoices)
+    except FieldDoesNotExist:
+        choices = {}
+    return str(choices.get(value, value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Forms' look-ups
+
+
+def partner_duplicates(
+    partner_id: int,
+    *,
+    tenant_id: uuid.UUID,
+    activity: str,
+    products: Iterable[Product],
+    exclude_pk: int | None = None,
+) -> list[Claim]:
+    """The partner's live claims on the same tenant, activity and any of the same products."""
+    product_ids = [p.pk for p in products]
+    if not product_ids:
+        return []
+    claims = partner_claims(partner_id).filter(
+        customer_tenant_id=tenant_id,
+        activity=activity,
+        status__in=Claim.LIVE_STATUSES,
+        products__in=product_ids,
+    )
+    if exclude_pk is not None:
+        claims = claims.exclude(pk=exclude_pk)
+    return list(claims.distinct().only("id", "name").order_by("id")[:5])
+
+
+def document_for_partner(partner_id: int, claim_pk: int, document_pk: int) -> PoeDocument | None:
+    return (
+        PoeDocument.objects.filter(pk=document_pk, claim_id=claim_pk, claim__partner_id=partner_id)
+        .select_related("claim")
+        .first()
+    )
