@@ -52,6 +52,9 @@ class Partner(models.Model):
     language = models.CharField(
         max_length=8, choices=settings.LANGUAGES, default="en", help_text=_("Language of partner mail.")
     )
+    # Bumped by the workflow in the transaction of every claim creation, deletion and status change
+    # of this partner: the dashboard caches its counts per status under this version.
+    claims_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -613,7 +616,9 @@ class Claim(FSMModelMixin, models.Model):
         self._set_deadline("review_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
 
     @transition(status, source=S.UNDER_REVIEW, target=S.PARTNER_ACTION_REQUIRED, permission=reviewer)
-    def request_information(self, *, by: Any, now: dt.datetime, reasons: Iterable[str], comment: str) -> None:
+    def request_information(
+        self, *, by: Any, now: dt.datetime, reasons: Iterable[str] = (), comment: str = ""
+    ) -> None:
         reasons = _codes(reasons, InformationRequestReason, _("Choose at least one reason for the request."))
         _require_text(comment, _("Write a comment telling the partner what is needed."))
         self.information_request_reasons = reasons
@@ -639,7 +644,9 @@ class Claim(FSMModelMixin, models.Model):
         self._set_deadline("consent_window_ends_at", now + CONSENT_WINDOW)
 
     @transition(status, source=S.UNDER_REVIEW, target=S.REJECTED, permission=reviewer)
-    def reject(self, *, by: Any, now: dt.datetime, sub_reasons: Iterable[str], comment: str) -> None:
+    def reject(
+        self, *, by: Any, now: dt.datetime, sub_reasons: Iterable[str] = (), comment: str = ""
+    ) -> None:
         sub_reasons = _codes(
             sub_reasons, InsufficientPoeSubReason, _("Choose at least one rejection reason.")
         )
@@ -663,7 +670,7 @@ class Claim(FSMModelMixin, models.Model):
         target=S.REJECTED,
         permission=partner_manager,
     )
-    def withdraw(self, *, by: Any, now: dt.datetime, reason: str, comment: str = "") -> None:
+    def withdraw(self, *, by: Any, now: dt.datetime, reason: str = "", comment: str = "") -> None:
         (reason,) = _codes([reason], WithdrawReason, _("Say why you withdraw the claim."))
         self._rejected(RejectionReason.PARTNER_REQUEST, [reason], disputable_from=None)
 
@@ -709,11 +716,12 @@ class Claim(FSMModelMixin, models.Model):
     def reopen(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
         self.rejection_reason = ""
         self.rejection_sub_reasons = []
+        self.rejected_by = None
         self.assigned_reviewer = by
         self._set_deadline("review_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
 
     @transition(status, source=S.DISPUTED, target=S.REJECTED, permission=dispute_decider)
-    def uphold_rejection(self, *, by: Any, now: dt.datetime, comment: str) -> None:
+    def uphold_rejection(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
         _require_text(comment, _("Write a comment telling the partner why the rejection stands."))
         self._set_deadline(None)
 

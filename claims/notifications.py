@@ -21,6 +21,7 @@ from django.urls import NoReverseMatch, reverse
 
 from claims.models import (
     LEAD_GROUP,
+    REVIEWER_GROUP,
     Activity,
     Claim,
     ClaimEvent,
@@ -114,6 +115,18 @@ def reviewers(claim: Claim) -> Recipients:
     return [(email, settings.LANGUAGE_CODE) for email in leads]
 
 
+def dispute_deciders(claim: Claim) -> Recipients:
+    """Who may decide a dispute: every review lead but the reviewer who rejected the claim
+    (separation of duties); the other reviewers when no lead can."""
+    users = get_user_model().objects.filter(is_active=True, is_staff=True).exclude(email="")
+    if claim.rejected_by_id:
+        users = users.exclude(pk=claim.rejected_by_id)
+    leads = users.filter(groups__name=LEAD_GROUP)
+    chosen = leads if leads.exists() else users.filter(groups__name=REVIEWER_GROUP)
+    emails = chosen.order_by("email").values_list("email", flat=True).distinct()
+    return [(email, settings.LANGUAGE_CODE) for email in emails]
+
+
 def customer(claim: Claim) -> Recipients:
     if not claim.customer_contact_email:
         return []
@@ -163,7 +176,7 @@ def plan(
             Planned(
                 claim,
                 f"reviewer_{action}",
-                reviewers(claim),
+                dispute_deciders(claim) if action == "dispute" else reviewers(claim),
                 partner_visible=False,
                 context={"comment": note},
             )

@@ -327,22 +327,50 @@ def _product_names() -> Subquery:
     return Subquery(names, output_field=CharField())
 
 
-def status_counts(partner_id: int, filters: DashboardFilters) -> dict[str, int]:
-    """Claims per status under every filter except the status one (one GROUP BY)."""
-    rows = (
+def status_counts(
+    partner_id: int, filters: DashboardFilters, *, version: int | None = None
+) -> dict[str, int]:
+    """Claims per status under every filter except the status one (one GROUP BY).
+
+    Unfiltered counts are cached under the partner's `claims_version`, which the workflow bumps in
+    the transaction of every change that moves a count: a stale entry is never read again.
+    """
+    key = None
+    if version is not None and not _narrowed(filters):
+        key = f"cpor:status-counts:{partner_id}:{version}"
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+    rows = dict(
         filtered_claims(partner_id, filters, with_status=False)
         .order_by()
         .values_list("status")
         .annotate(n=Count("*"))  # COUNT(*): an index-only scan of (partner, status)
     )
-    return dict(rows)
+    if key is not None:
+        cache.set(key, rows, timeout=3600)
+    return rows
 
 
-def dashboard(partner_id: int, filters: DashboardFilters, *, now: dt.datetime | None = None) -> Dashboard:
+def _narrowed(filters: DashboardFilters) -> bool:
+    """Whether any filter other than status (and sort, page) narrows the list."""
+    return bool(
+        filters.q
+        or filters.activity
+        or filters.solution_area
+        or filters.product
+        or filters.submitted_from
+        or filters.submitted_to
+    )
+
+
+def dashboard(
+    partner_id: int, filters: DashboardFilters, *, now: dt.datetime | None = None, version: int | None = None
+) -> Dashboard:
     """One page of the partner's claims and the count per status: three queries (counts, the page,
     its products), each a plain-values read."""
     now = now or timezone.now()
-    by_status = status_counts(partner_id, filters)
+    by_status = status_counts(partner_id, filters, version=version)
     counts = [StatusCount(value, str(label), by_status.get(value, 0)) for value, label in S.choices]
     total = by_status.get(filters.status, 0) if filters.status else sum(by_status.values())
     pages = max(1, math.ceil(total / PAGE_SIZE))

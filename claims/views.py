@@ -125,7 +125,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "claims/not_a_partner.html", status=403)
     form = _filter_form(request)
     filters = form.filters()
-    board = selectors.dashboard(membership.partner_id, filters)
+    board = selectors.dashboard(membership.partner_id, filters, version=membership.partner.claims_version)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

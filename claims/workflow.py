@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
@@ -218,42 +219,56 @@ def _transition(
             Comment.objects.create(
                 claim=locked, author=by, author_kind=actor_kind(by), body=comment, created_at=now
             )
-        stored = [store_document(locked, upload, by=by, now=now) for upload in documents]
-        refusal = _failed_condition(locked, action)
-        if refusal:
-            raise TransitionRefused(refusal)
-        if not has_transition_perm(method, by):
-            raise TransitionRefused(_("You are not allowed to do this on this claim."))
-        if "documents" in method_params:
-            details["documents"] = stored
+        stored: list[PoeDocument] = []
         try:
-            method(by=by, now=now, **details)
-        except ClaimRuleError as exc:
-            raise TransitionRefused(str(exc)) from None
-        except TransitionNotAllowed:
-            # A clock-bound condition turned between the check above and the call (a window that
-            # closed in that instant): refuse with the condition's own words.
-            raise TransitionRefused(
-                _failed_condition(locked, action) or _("The conditions for this action are not met.")
-            ) from None
-        locked.save()
-        diff = _diff(before, locked.snapshot())
-        if stored:
-            diff["documents_added"] = [doc.original_name for doc in stored]
-        event = record_event(
-            locked,
-            by=by,
-            action=action,
-            now=now,
-            from_status=from_status,
-            to_status=locked.status,
-            diff=diff,
-            note=comment or (details.get("justification") or "").strip(),
-        )
-        context = StepContext(claim=locked, action=action, by=by, now=now, event_id=event.pk, details=details)
-        for step in _steps[action]:
-            step(context)
-        notifications.after_transition(locked, action, by=by, now=now, note=event.note)
+            for upload in documents:
+                try:
+                    stored.append(store_document(locked, upload, by=by, now=now))
+                except ValidationError as exc:
+                    raise TransitionRefused(" ".join(exc.messages)) from None
+            refusal = _failed_condition(locked, action)
+            if refusal:
+                raise TransitionRefused(refusal)
+            if not has_transition_perm(method, by):
+                raise TransitionRefused(_("You are not allowed to do this on this claim."))
+            if "documents" in method_params:
+                details["documents"] = stored
+            try:
+                method(by=by, now=now, **details)
+            except ClaimRuleError as exc:
+                raise TransitionRefused(str(exc)) from None
+            except TransitionNotAllowed:
+                # A clock-bound condition turned between the check above and the call (a window that
+                # closed in that instant): refuse with the condition's own words.
+                raise TransitionRefused(
+                    _failed_condition(locked, action) or _("The conditions for this action are not met.")
+                ) from None
+            locked.save()
+            _claims_changed([locked.partner_id])
+            diff = _diff(before, locked.snapshot())
+            if stored:
+                diff["documents_added"] = [doc.original_name for doc in stored]
+            event = record_event(
+                locked,
+                by=by,
+                action=action,
+                now=now,
+                from_status=from_status,
+                to_status=locked.status,
+                diff=diff,
+                note=comment or (details.get("justification") or "").strip(),
+            )
+            context = StepContext(
+                claim=locked, action=action, by=by, now=now, event_id=event.pk, details=details
+            )
+            for step in _steps[action]:
+                step(context)
+            notifications.after_transition(locked, action, by=by, now=now, note=event.note)
+        except BaseException:
+            # The rows roll back with the transaction; the files written for them must go too.
+            for document in stored:
+                document.file.storage.delete(document.file.name)
+            raise
     return locked
 
 
@@ -296,6 +311,11 @@ def _validate(claim: Claim, products: list[Product] | None) -> None:
         raise ValidationError(errors)
 
 
+def _claims_changed(partner_ids: Iterable[int]) -> None:
+    """Bump the partners' claims version (in the caller's transaction): their cached counts are stale."""
+    Partner.objects.filter(pk__in=set(partner_ids)).update(claims_version=F("claims_version") + 1)
+
+
 def _lock_partner(partner_id: int) -> None:
     """Serialize a partner's claim creations and edits, so two at once cannot both pass the duplicate rule."""
     Partner.objects.select_for_update().filter(pk=partner_id).first()
@@ -334,6 +354,7 @@ def create_claim(*, by: Any, fields: Mapping[str, Any], products: Iterable[Produ
         chosen = _products_from(products)
         _validate(claim, chosen)
         claim.save()
+        _claims_changed([claim.partner_id])
         claim.products.set(chosen)
         _check_duplicates(claim)
         record_event(
@@ -484,6 +505,7 @@ def delete_draft(claim: Claim | int, *, by: Any) -> None:
             raise TransitionRefused(_("Only a draft can be deleted; withdraw a submitted claim instead."))
         stored = [(d.file.storage, d.file.name) for d in locked.documents.all()]
         locked.delete()
+        _claims_changed([locked.partner_id])
         for storage, name in stored:
             transaction.on_commit(lambda s=storage, n=name: s.delete(n))
 
@@ -503,6 +525,7 @@ def copy_claim(claim: Claim | int, *, by: Any) -> Claim:
         now = timezone.now()
         copy = Claim(partner=source.partner, created_by=by, created_at=now, copied_from=source, **fields)
         copy.save()
+        _claims_changed([copy.partner_id])
         copy.products.set(source.products.all())
         _check_duplicates(copy)
         record_event(
@@ -566,6 +589,7 @@ def _move_batch(batch: list[Claim], action: str, *, now: dt.datetime) -> int:
     if not moved:
         return 0
     claims = [claim for claim, _ in moved]
+    _claims_changed(claim.partner_id for claim in claims)
     values = {name: getattr(claims[0], name) for name in changed}
     if all(getattr(claim, name) == value for claim in claims for name, value in values.items()):
         # The transition set the same values on every claim (they depend only on `now`): one UPDATE.
