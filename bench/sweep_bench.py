@@ -68,7 +68,8 @@ def fill(n: int, job: str) -> None:
     )
     run("DELETE FROM auth_user WHERE username LIKE 'sweep-%'")
     run(
-        "INSERT INTO claims_partner (name, language) SELECT 'Sweep partner ' || p, 'en' FROM generate_series(1, 100) p"
+        "INSERT INTO claims_partner (name, language, claims_version) "
+        "SELECT 'Sweep partner ' || p, 'en', 0 FROM generate_series(1, 100) p"
     )
     run(
         "INSERT INTO claims_mpnid (partner_id, number, location) SELECT id, (8000000 + id)::text, '' FROM claims_partner"

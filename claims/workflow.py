@@ -540,6 +540,14 @@ def copy_claim(claim: Claim | int, *, by: Any) -> Claim:
     return copy
 
 
+# What a beat sweep loads of each claim: what conditions, steps and mail read. The transition sets
+# what it changes; those columns are written whether they were loaded or not.
+SWEEP_FIELDS = ("id", "status", "partner_id", "activity", "name", "partner_contact_email")
+SWEEP_TRACKED = tuple(
+    f.attname for f in Claim._meta.concrete_fields if not f.primary_key and f.attname != "updated_at"
+)
+
+
 def sweep_due(*, action: str, status: str, deadline_field: str, batch_size: int = 1000) -> int:
     """Move every claim in `status` whose `deadline_field` has passed through `action` as the system.
 
@@ -557,7 +565,8 @@ def sweep_due(*, action: str, status: str, deadline_field: str, batch_size: int 
             batch = list(
                 Claim.objects.select_for_update(skip_locked=True)
                 .filter(status=status, **{f"{deadline_field}__lte": now})
-                .order_by(deadline_field, "pk")[:batch_size]
+                .order_by(deadline_field, "pk")
+                .only(*SWEEP_FIELDS, deadline_field)[:batch_size]
             )
             partners = Partner.objects.in_bulk({claim.partner_id for claim in batch})
             for claim in batch:
@@ -569,22 +578,24 @@ def sweep_due(*, action: str, status: str, deadline_field: str, batch_size: int 
 
 
 def _move_batch(batch: list[Claim], action: str, *, now: dt.datetime) -> int:
-    tracked = [
-        f.attname for f in Claim._meta.concrete_fields if not f.primary_key and f.attname != "updated_at"
-    ]
     moved: list[tuple[Claim, str]] = []
     changed: set[str] = set()
     for claim in batch:
         method = getattr(claim, action)
         if not has_transition_perm(method, SYSTEM):
             continue
-        before = {name: getattr(claim, name) for name in tracked}
+        # Only the columns a sweep reads were loaded; a column the transition sets lands in __dict__.
+        before = dict(claim.__dict__)
         from_status = claim.status
         try:
             method(by=SYSTEM, now=now)
         except TransitionNotAllowed:  # a clock-bound condition turned since the check: next run
             continue
-        changed |= {name for name in tracked if getattr(claim, name) != before[name]}
+        changed |= {
+            name
+            for name in SWEEP_TRACKED
+            if name in claim.__dict__ and (name not in before or claim.__dict__[name] != before[name])
+        }
         moved.append((claim, from_status))
     if not moved:
         return 0

@@ -142,6 +142,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from it once collectstatic ran
 
 # PoE files never live under a served path: a private folder by default, S3 with STORAGE_BACKEND=s3.
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
