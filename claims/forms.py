@@ -294,6 +294,8 @@ class ClaimForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         instance = self.instance
+        if self.area != SolutionArea.BUSINESS_APPLICATIONS and "subscription_id" not in self.fields:
+            instance.subscription_id = None  # a subscription ID belongs to Business Applications only
         tenant = cleaned.get("customer_tenant_id", instance.customer_tenant_id)
         activity = cleaned.get("activity", instance.activity)
         products = cleaned.get("products")
@@ -320,6 +322,18 @@ class ClaimForm(forms.ModelForm):
         if "products" in values:
             values["products"] = list(values["products"])
         return values
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        """The model's rules may name a field this form does not show (a locked one, say): such an
+        error goes to the top of the form instead of failing the request."""
+        if hasattr(errors, "error_dict"):
+            unknown = {name: msgs for name, msgs in errors.error_dict.items() if name not in self.fields}
+            if unknown:
+                for name in unknown:
+                    errors.error_dict.pop(name)
+                for messages in unknown.values():
+                    self.add_error(None, [message for error in messages for message in error.messages])
+        super()._update_errors(errors)
 
     def add_workflow_error(self, error: ValidationError) -> None:
         """Show a workflow ValidationError next to its field, or at the top for the others."""

@@ -98,13 +98,20 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} — {self.partner} ({self.get_role_display()})"
 
+    def clean(self) -> None:
+        if self.user_id and self.user.is_staff:
+            raise ValidationError(_("Staff accounts review claims; they cannot belong to a partner."))
+
     @property
     def can_manage_claims(self) -> bool:
         return self.role in self.MANAGING_ROLES
 
 
 def membership_of(user: Any) -> Membership | None:
+    # Staff (reviewers, admins) never act for a partner: one account cannot both claim and decide.
     if isinstance(user, Actor) or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_staff:
         return None
     try:
         return user.membership

@@ -79,7 +79,7 @@ def membership_for(user: Any) -> Membership | None:
     Later permission checks (`membership_of`, `is_managing_user`) read the cached object instead of
     querying again.
     """
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_staff:
         return None
     cached = getattr(user, "_portal_membership", False)
     if cached is not False:

@@ -38,6 +38,7 @@ from claims.models import (
     Partner,
     PoeDocument,
     Product,
+    SolutionArea,
     dispute_window_open,
     is_managing_user,
     is_reviewer,
@@ -391,6 +392,8 @@ def edit_claim(claim: Claim | int, *, by: Any, changes: Mapping[str, Any]) -> Cl
         for name, value in changes.items():
             if name != "products":
                 setattr(locked, name, value)
+        if locked.solution_area != SolutionArea.BUSINESS_APPLICATIONS and "subscription_id" in allowed:
+            locked.subscription_id = None  # a subscription ID belongs to Business Applications only
         _validate(locked, products if products is not None else list(locked.products.all()))
         locked.save()
         if products is not None:

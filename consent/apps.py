@@ -11,3 +11,5 @@ class ConsentConfig(AppConfig):
 
         register_step("approve", services.open_consent_request)
         register_step("close_consent_window", services.hand_off_for_assessment)
+        register_step("withdraw", services.cancel_handoff)
+        register_step("supersede", services.cancel_handoff)

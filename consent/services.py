@@ -37,6 +37,8 @@ def _send_notice(
         "consent_notice",
         [(email, language)],
         now=now,
+        # A contact a reviewer chose is the customer's business, not the partner's.
+        partner_visible=sent_by is None,
         consent_url=consent_url(token),
         window_ends=claim.consent_window_ends_at,
         contact_name=name,
@@ -58,6 +60,8 @@ def _send_notice(
 def open_consent_request(context: StepContext) -> None:
     """On approve: a single-use link for the customer contact, in their language."""
     claim = context.claim
+    # Links from an earlier approval (before a dispute reopened the claim) must not work again.
+    ConsentRequest.objects.filter(claim=claim, expires_at__gt=context.now).update(expires_at=context.now)
     if not claim.customer_contact_email:
         return
     _send_notice(
@@ -90,6 +94,11 @@ def _hand_off_many(contexts: list[StepContext]) -> None:
 
 
 hand_off_for_assessment.for_many = _hand_off_many  # type: ignore[attr-defined]
+
+
+def cancel_handoff(context: StepContext) -> None:
+    """An association that ends (withdrawn, superseded) is no longer queued for assessment."""
+    AssessmentHandoff.objects.filter(claim=context.claim).delete()
 
 
 def resend_notice(
@@ -175,6 +184,11 @@ def deny(request: ConsentRequest, *, reason: str = "") -> bool:
     """Record the customer's denial. Returns False when it was already recorded or is too late."""
     reason = (reason or "").strip()[:2000]
     with transaction.atomic():
+        # Claim first, then the notice: the order every path takes, so two never wait on each other.
+        Claim.objects.select_for_update().filter(pk=request.claim_id).first()
+        current = ConsentRequest.objects.select_for_update().get(pk=request.pk)
+        if current.used_at is not None or timezone.now() >= current.expires_at:
+            return False  # already answered, or a link from an earlier approval
         try:
             workflow.transition(request.claim_id, "deny_consent", by=CUSTOMER, comment=reason)
         except TransitionRefused:
