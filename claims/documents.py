@@ -9,8 +9,11 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from claims.models import Claim, PoeDocument
@@ -94,3 +97,39 @@ def store_document(claim: Claim, upload: UploadedFile, *, by: Any, now: dt.datet
     document.file.save(f"upload.{EXTENSION[kind]}", upload, save=False)
     document.save()
     return document
+
+
+PRESIGNED_SECONDS = 60  # an S3 download link lives this long
+
+
+def serve(document: PoeDocument, *, inline: bool = False) -> HttpResponse:
+    """The file for someone already allowed to see it: local storage streams it through the web
+    process; S3 answers with a short pre-signed link, so the bucket stays private. A file missing
+    from storage is a 404, never a 500."""
+    storage = document.file.storage
+    if isinstance(storage, FileSystemStorage):
+        try:
+            handle = storage.open(document.file.name, "rb")
+        except OSError:
+            raise Http404(_("The file is no longer available.")) from None
+        response: HttpResponse = FileResponse(
+            handle,
+            as_attachment=not inline,
+            filename=document.original_name,
+            content_type=document.content_type,
+        )
+    else:
+        response = HttpResponseRedirect(
+            storage.url(
+                document.file.name,
+                parameters={
+                    "ResponseContentDisposition": content_disposition_header(
+                        not inline, document.original_name
+                    ),
+                    "ResponseContentType": document.content_type,
+                },
+                expire=PRESIGNED_SECONDS,
+            )
+        )
+    response["Cache-Control"] = "private, no-store"
+    return response

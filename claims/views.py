@@ -18,9 +18,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import FileSystemStorage
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -32,12 +30,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
 from django.utils.formats import number_format
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from claims import selectors, workflow
+from claims import documents, selectors, workflow
 from claims.forms import (
     AREA_HELP,
     ClaimForm,
@@ -57,7 +55,6 @@ from claims.workflow import TransitionRefused
 from cpor.ratelimit import client_ip, hit
 
 S = Claim.Status
-PRESIGNED_SECONDS = 60  # an S3 download link lives this long
 LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 PASSWORD_RESETS_PER_IP = 10  # per 15 minutes: enough for people, too few to flood inboxes
 
@@ -629,29 +626,7 @@ def download_document(request: HttpRequest, pk: int, document_pk: int) -> HttpRe
     document = selectors.document_for_partner(membership.partner_id, pk, document_pk)
     if document is None:
         raise Http404("No such document")
-    storage = document.file.storage
-    if isinstance(storage, FileSystemStorage):
-        try:
-            handle = storage.open(document.file.name, "rb")
-        except OSError:
-            raise Http404("The file is no longer available") from None
-        response: HttpResponse = FileResponse(
-            handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
-        )
-    else:
-        disposition = content_disposition_header(True, document.original_name)
-        response = HttpResponseRedirect(
-            storage.url(
-                document.file.name,
-                parameters={
-                    "ResponseContentDisposition": disposition,
-                    "ResponseContentType": document.content_type,
-                },
-                expire=PRESIGNED_SECONDS,
-            )
-        )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return documents.serve(document)
 
 
 @login_required

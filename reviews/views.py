@@ -14,7 +14,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from claims import workflow
+from claims.documents import serve
 from claims.models import Claim, PoeDocument, is_reviewer
 from claims.workflow import TransitionRefused
 from consent.services import resend_notice
@@ -259,39 +259,7 @@ def document(
         PoeDocument.objects.exclude(claim__status=S.EDITING), pk=document_id, claim_id=object_id
     )
     inline = request.GET.get("inline") == "1" and doc.kind in PREVIEW_KINDS
-    storage = doc.file.storage
-    if _signs_urls(storage):
-        disposition = "inline" if inline else "attachment"
-        return HttpResponseRedirect(
-            storage.url(
-                doc.file.name,
-                parameters={
-                    "ResponseContentDisposition": f'{disposition}; filename="{_ascii_name(doc)}"',
-                    "ResponseContentType": doc.content_type,
-                },
-            )
-        )
-    try:
-        stream = storage.open(doc.file.name, "rb")
-    except FileNotFoundError:
-        raise Http404(_("The file is missing from storage.")) from None
-    return FileResponse(
-        stream, as_attachment=not inline, filename=doc.original_name, content_type=doc.content_type
-    )
-
-
-def _signs_urls(storage: Any) -> bool:
-    try:
-        from storages.backends.s3 import S3Storage
-    except ImportError:  # django-storages without boto3: only local storage is possible
-        return False
-    return isinstance(storage, S3Storage)
-
-
-def _ascii_name(doc: PoeDocument) -> str:
-    return "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in doc.original_name
-    )
+    return serve(doc, inline=inline)
 
 
 # ---------------------------------------------------------------------------------------------
