@@ -562,21 +562,26 @@ def sweep_due(*, action: str, status: str, deadline_field: str, batch_size: int 
     moved or untouched. Running twice, or in two processes at once, moves nothing twice.
     """
     moved = 0
+    last_pk = 0
     while True:
         with transaction.atomic():
             now = timezone.now()
+            # Walk on by id from the last batch (keyset): no batch sorts or rescans what the earlier
+            # ones took, and a claim skipped for a lock waits for the next run.
             batch = list(
-                Claim.objects.select_for_update(skip_locked=True)
-                .filter(status=status, **{f"{deadline_field}__lte": now})
-                .order_by(deadline_field, "pk")
+                Claim.objects.filter(status=status, **{f"{deadline_field}__lte": now}, pk__gt=last_pk)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
                 .only(*SWEEP_FIELDS, deadline_field)[:batch_size]
             )
+            if batch:
+                last_pk = batch[-1].pk
             partners = Partner.objects.in_bulk({claim.partner_id for claim in batch})
             for claim in batch:
                 claim.partner = partners[claim.partner_id]
             moved_now = _move_batch(batch, action, now=now)
         moved += moved_now
-        if len(batch) < batch_size or moved_now == 0:
+        if len(batch) < batch_size:
             return moved
 
 

@@ -89,8 +89,13 @@ def hand_off_for_assessment(context: StepContext) -> None:
 
 
 def _hand_off_many(contexts: list[StepContext]) -> None:
-    # One row per claim; the unique claim column makes a repeat a no-op.
-    insert_rows(AssessmentHandoff, [_handoff_row(c) for c in contexts], skip_conflicts=True)
+    # One row per claim: a claim already queued (it cannot be, unless a step ran twice) is left alone.
+    queued = set(
+        AssessmentHandoff.objects.filter(claim_id__in=[c.claim.pk for c in contexts]).values_list(
+            "claim_id", flat=True
+        )
+    )
+    insert_rows(AssessmentHandoff, [_handoff_row(c) for c in contexts if c.claim.pk not in queued])
 
 
 hand_off_for_assessment.for_many = _hand_off_many  # type: ignore[attr-defined]

@@ -15,20 +15,13 @@ from typing import Any
 from django.db import connection, models
 
 
-def insert_rows(
-    model: type[models.Model], rows: Sequence[Mapping[str, Any]], *, skip_conflicts: bool = False
-) -> list[int]:
-    """Insert `rows` (attname → value, every row the same keys) and return the new ids in order.
-
-    With `skip_conflicts`, rows that would break a unique constraint are left out, and only the
-    ids of the rows inserted are returned.
-    """
+def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert `rows` (attname → value, every row the same keys) and return the new ids in order."""
     if not rows:
         return []
     names = list(rows[0])
     if connection.vendor != "postgresql":
-        created = model.objects.bulk_create([model(**row) for row in rows], ignore_conflicts=skip_conflicts)
-        return [obj.pk for obj in created if obj.pk is not None]
+        return [obj.pk for obj in model.objects.bulk_create([model(**row) for row in rows])]
     quote = connection.ops.quote_name
     fields = [
         model._meta.get_field(name.removesuffix("_id") if name.endswith("_id") else name) for name in names
@@ -45,22 +38,6 @@ def insert_rows(
 
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
-        if skip_conflicts:
-            # COPY cannot skip a conflicting row: stage the rows, then insert those that fit.
-            cursor.execute(
-                f"CREATE TEMP TABLE cpor_bulk_stage ON COMMIT DROP AS SELECT {columns} "  # noqa: S608
-                f"FROM {table} WITH NO DATA"
-            )
-            with cursor.copy(f"COPY cpor_bulk_stage ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(values(row))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM cpor_bulk_stage "  # noqa: S608
-                f"ON CONFLICT DO NOTHING RETURNING {pk}"
-            )
-            ids = [found[0] for found in cursor.fetchall()]
-            cursor.execute("DROP TABLE cpor_bulk_stage")
-            return ids
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
             [model._meta.db_table, model._meta.pk.column, len(rows)],
