@@ -182,7 +182,8 @@ PHONE = RegexValidator(
     _("Enter a phone number with digits, spaces and + ( ) - only."),
 )
 
-CLAIM_FORM_FIELDS = [
+# The form shows these first, then the other partner fields of a claim in model order.
+LEADING_FIELDS = [
     "name",
     "mpn",
     "solution_area",
@@ -192,18 +193,10 @@ CLAIM_FORM_FIELDS = [
     "customer_domain",
     "customer_tenant_id",
     "subscription_id",
-    "customer_contact_name",
-    "customer_contact_title",
-    "customer_contact_email",
-    "customer_contact_language",
-    "technical_contact_name",
-    "technical_contact_email",
-    "technical_contact_phone",
-    "partner_contact_name",
-    "partner_contact_email",
-    "partner_contact_phone",
-    "work_description",
 ]
+CLAIM_FORM_FIELDS = LEADING_FIELDS + sorted(
+    Claim.PARTNER_FIELDS - set(LEADING_FIELDS), key=[f.name for f in Claim._meta.get_fields()].index
+)
 
 
 class ClaimForm(forms.ModelForm):

@@ -137,6 +137,7 @@ def record_event(
     diff: Mapping[str, Any] | None = None,
     note: str = "",
     partner_visible: bool = True,
+    email_id: int | None = None,
 ) -> ClaimEvent:
     return ClaimEvent.objects.create(
         claim=claim,
@@ -149,6 +150,7 @@ def record_event(
         diff=dict(diff or {}),
         note=note,
         partner_visible=partner_visible,
+        email_id=email_id,
     )
 
 

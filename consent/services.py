@@ -138,12 +138,11 @@ def resend_notice(
             now=now,
             sent_by=by,
         )
-        ClaimEvent.objects.create(
-            claim=locked,
-            created_at=now,
-            actor_kind=ClaimEvent.ActorKind.REVIEWER,
-            actor=by,
+        workflow.record_event(
+            locked,
+            by=by,
             action=ClaimEvent.Action.NOTIFICATION,
+            now=now,
             note=_("Consent notice resent to %(email)s.") % {"email": to},
             partner_visible=False,
             email_id=request.email_id,
