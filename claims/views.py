@@ -425,112 +425,102 @@ def _invalid(
     return _claim_page(request, claim, membership, status=400, **{form_name: form})
 
 
-@login_required
-@require_POST
-def submit(request: HttpRequest, pk: int) -> HttpResponse:
+def _form_action(
+    request: HttpRequest,
+    pk: int,
+    form_class: type[Any],
+    form_name: str,
+    run: Callable[[Claim, dict[str, Any]], Any],
+    *,
+    success: str,
+    next_url: str | None = None,
+) -> HttpResponse:
+    """A claim-page action: scoped fetch, the action's form, the workflow call, redirect or errors."""
     claim, membership = _managed_claim(request, pk)
-    form = SubmitForm(request.POST)
+    form = form_class(request.POST, request.FILES)
     if not form.is_valid():
-        return _invalid(request, claim, membership, "submit_form", form)
+        return _invalid(request, claim, membership, form_name, form)
     return _act(
         request,
         claim,
         membership,
-        lambda: workflow.transition(claim.pk, "submit", by=request.user),
-        success=_("Your claim is submitted. Review should start within five business days."),
-        form_name="submit_form",
+        lambda: run(claim, form.cleaned_data),
+        success=success,
+        form_name=form_name,
         form=form,
+        next_url=next_url,
+    )
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _form_action(
+        request,
+        pk,
+        SubmitForm,
+        "submit_form",
+        lambda claim, data: workflow.transition(claim.pk, "submit", by=request.user),
+        success=_("Your claim is submitted. Review should start within five business days."),
     )
 
 
 @login_required
 @require_POST
 def resubmit(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, membership = _managed_claim(request, pk)
-    form = ResubmitForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _invalid(request, claim, membership, "resubmit_form", form)
-    return _act(
+    return _form_action(
         request,
-        claim,
-        membership,
-        lambda: workflow.transition(
-            claim.pk,
-            "resubmit",
-            by=request.user,
-            comment=form.cleaned_data["comment"],
-            documents=form.cleaned_data["files"],
+        pk,
+        ResubmitForm,
+        "resubmit_form",
+        lambda claim, data: workflow.transition(
+            claim.pk, "resubmit", by=request.user, comment=data["comment"], documents=data["files"]
         ),
         success=_("Your claim is back with the reviewer."),
-        form_name="resubmit_form",
-        form=form,
     )
 
 
 @login_required
 @require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, membership = _managed_claim(request, pk)
-    form = WithdrawForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, claim, membership, "withdraw_form", form)
-    return _act(
+    return _form_action(
         request,
-        claim,
-        membership,
-        lambda: workflow.transition(
-            claim.pk,
-            "withdraw",
-            by=request.user,
-            reason=form.cleaned_data["reason"],
-            comment=form.cleaned_data["comment"],
+        pk,
+        WithdrawForm,
+        "withdraw_form",
+        lambda claim, data: workflow.transition(
+            claim.pk, "withdraw", by=request.user, reason=data["reason"], comment=data["comment"]
         ),
         success=_("The claim is withdrawn."),
-        form_name="withdraw_form",
-        form=form,
     )
 
 
 @login_required
 @require_POST
 def dispute(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, membership = _managed_claim(request, pk)
-    form = DisputeForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _invalid(request, claim, membership, "dispute_form", form)
-    return _act(
+    return _form_action(
         request,
-        claim,
-        membership,
-        lambda: workflow.transition(
-            claim.pk,
-            "dispute",
-            by=request.user,
-            justification=form.cleaned_data["justification"],
-            documents=form.cleaned_data["files"],
+        pk,
+        DisputeForm,
+        "dispute_form",
+        lambda claim, data: workflow.transition(
+            claim.pk, "dispute", by=request.user, justification=data["justification"], documents=data["files"]
         ),
         success=_("Your dispute is sent. Reviewers answer within five business days."),
-        form_name="dispute_form",
-        form=form,
     )
 
 
 @login_required
 @require_POST
 def add_comment(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, membership = _managed_claim(request, pk)
-    form = CommentForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, claim, membership, "comment_form", form)
-    return _act(
+    return _form_action(
         request,
-        claim,
-        membership,
-        lambda: workflow.add_comment(claim.pk, by=request.user, body=form.cleaned_data["body"]),
+        pk,
+        CommentForm,
+        "comment_form",
+        lambda claim, data: workflow.add_comment(claim.pk, by=request.user, body=data["body"]),
         success=_("Your comment is posted; the reviewer is told by email."),
-        form_name="comment_form",
-        form=form,
-        next_url=reverse("claims:detail", args=[claim.pk]) + "#comments",
+        next_url=reverse("claims:detail", args=[pk]) + "#comments",
     )
 
 
