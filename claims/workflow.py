@@ -214,6 +214,10 @@ def _transition(
             raise _refuse_state(locked, action)
         if not _may(locked, action, by):
             raise TransitionRefused(_("You are not allowed to do this on this claim."))
+        if locked.status not in Claim.LIVE_STATUSES:
+            # The claim comes back to life (a dispute): serialize with the partner's creations and
+            # edits, as they are serialized with each other, so the duplicate rule holds.
+            _lock_partner(locked.partner_id)
         now = timezone.now()
         before = locked.snapshot()
         from_status = locked.status
@@ -424,14 +428,19 @@ def add_document(claim: Claim | int, *, by: Any, upload: UploadedFile) -> PoeDoc
             )
         now = timezone.now()
         document = store_document(locked, upload, by=by, now=now)
-        record_event(
-            locked,
-            by=by,
-            action=ClaimEvent.Action.UPLOAD,
-            now=now,
-            diff={"documents_added": [document.original_name]},
-            note=document.original_name,
-        )
+        try:
+            record_event(
+                locked,
+                by=by,
+                action=ClaimEvent.Action.UPLOAD,
+                now=now,
+                diff={"documents_added": [document.original_name]},
+                note=document.original_name,
+            )
+        except BaseException:
+            # The row rolls back with the transaction; the stored file must go too.
+            document.file.storage.delete(document.file.name)
+            raise
     return document
 
 

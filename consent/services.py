@@ -194,8 +194,18 @@ def deny(request: ConsentRequest, *, reason: str = "") -> bool:
         if current.used_at is not None or timezone.now() >= current.expires_at:
             return False  # already answered, or a link from an earlier approval
         try:
-            workflow.transition(request.claim_id, "deny_consent", by=CUSTOMER, comment=reason)
+            claim = workflow.transition(request.claim_id, "deny_consent", by=CUSTOMER, comment=reason)
         except TransitionRefused:
             return False
-        ConsentRequest.objects.filter(pk=request.pk).update(used_at=timezone.now(), denial_reason=reason)
+        now = timezone.now()
+        ConsentRequest.objects.filter(pk=request.pk).update(used_at=now, denial_reason=reason)
+        if current.contact_email.lower() != claim.customer_contact_email.lower():
+            # An alternate contact denied: they get the confirmation too.
+            notifications.send(
+                claim,
+                "consent_denied_customer",
+                [(current.contact_email, current.language)],
+                now=now,
+                contact_name=current.contact_name,
+            )
     return True

@@ -140,3 +140,23 @@ def test_a_nul_in_a_query_string_is_a_400_everywhere(query: str) -> None:
     partner = partner_user(draft().partner)
     assert client_for(lead).get(f"/admin/claims/claim/?{query}").status_code == 400
     assert client_for(partner).get(f"/claims/?{query}").status_code == 400
+
+
+def test_an_alternate_contact_who_denies_gets_the_confirmation() -> None:
+    from django.core import mail
+
+    from cpor import outbox
+    from cpor.models import OutboundEmail
+
+    claim = claim_in(S.APPROVED)
+    notice = services.resend_notice(
+        claim, by=reviewer(), name="Ayşe", email="ayse@northwind.example", language="tr"
+    )
+    assert services.deny(notice, reason="Not our partner.")
+    for row in OutboundEmail.objects.filter(kind="consent_denied_customer"):
+        assert outbox.deliver(row.pk)
+    confirmations = {
+        m.to[0]: m for m in mail.outbox if m.to[0] in ("ayse@northwind.example", claim.customer_contact_email)
+    }
+    assert set(confirmations) == {"ayse@northwind.example", claim.customer_contact_email}
+    assert "Merhaba Ayşe" in confirmations["ayse@northwind.example"].body
