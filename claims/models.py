@@ -237,6 +237,11 @@ class WithdrawReason(models.TextChoices):
     NO_LONGER_WORKING = "no_longer_working", _("No longer working with the customer")
 
 
+def choice_labels(codes: Iterable[str] | None, choices: type[models.TextChoices]) -> list[str]:
+    """Stored reason codes as labels in the active language (an unknown code stays as it is)."""
+    return [str(choices(code).label) if code in choices.values else str(code) for code in codes or ()]
+
+
 # Rejections after which the partner may not dispute.
 NOT_DISPUTABLE = frozenset({RejectionReason.PARTNER_REQUEST, RejectionReason.CUSTOMER_DECLINE})
 

@@ -31,6 +31,7 @@ from claims.models import (
     Membership,
     RejectionReason,
     WithdrawReason,
+    choice_labels,
 )
 from cpor import outbox
 from cpor.bulk import insert_rows
@@ -284,10 +285,6 @@ def send_reminder(claim: Claim, *, now: dt.datetime) -> None:
 # -- rendering (on delivery, in the recipient's language) --------------------------------------------
 
 
-def _labels(codes: Iterable[str], choices: Any) -> list[str]:
-    return [str(choices(code).label) if code in choices.values else code for code in codes]
-
-
 def load_context(context: dict[str, Any], language: str) -> dict[str, Any]:
     """Outbox context loader: the claim and its URLs, and reason codes as labels in `language`."""
     claim_id = context.get("claim_id")
@@ -302,10 +299,10 @@ def load_context(context: dict[str, Any], language: str) -> dict[str, Any]:
         "programme": PROGRAMME_BY_ACTIVITY.get(claim.activity, ""),
     }
     if "reason_codes" in context:
-        loaded["reasons"] = _labels(context["reason_codes"], InformationRequestReason)
+        loaded["reasons"] = choice_labels(context["reason_codes"], InformationRequestReason)
     if "rejection_reason" in context:
         code = context["rejection_reason"]
         loaded["reason"] = str(RejectionReason(code).label) if code in RejectionReason.values else code
         sub_choices = WithdrawReason if code == RejectionReason.PARTNER_REQUEST else InsufficientPoeSubReason
-        loaded["sub_reasons"] = _labels(context.get("sub_reason_codes", []), sub_choices)
+        loaded["sub_reasons"] = choice_labels(context.get("sub_reason_codes", []), sub_choices)
     return loaded

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -34,6 +34,7 @@ from claims.models import (
     Product,
     RejectionReason,
     WithdrawReason,
+    choice_labels,
 )
 from cpor.business_days import business_days_between
 
@@ -505,19 +506,15 @@ def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
         history=[_history_entry(e, product_names) for e in events],
         copies=copies,
         deadline=next_deadline(claim, now),
-        information_reasons=_labels(claim.information_request_reasons, InformationRequestReason),
+        information_reasons=choice_labels(claim.information_request_reasons, InformationRequestReason),
         rejection_reason=claim.get_rejection_reason_display() if claim.rejection_reason else "",
-        rejection_sub_reasons=_labels(
+        rejection_sub_reasons=choice_labels(
             claim.rejection_sub_reasons,
             WithdrawReason
             if claim.rejection_reason == RejectionReason.PARTNER_REQUEST
             else InsufficientPoeSubReason,
         ),
     )
-
-
-def _labels(codes: Sequence[str] | None, choices: Any) -> list[str]:
-    return [str(choices(code).label) if code in choices.values else str(code) for code in codes or ()]
 
 
 def author_label(kind: str, user: Any) -> str:
