@@ -1,8 +1,9 @@
 """Who is told what (DESIGN.md, "Who is told what"): outbox rows, each also a history event.
 
 Called by the workflow inside its transaction. `plan` decides the messages a change sends;
-`write` stores them (outbox rows plus one `notification` event each) with a constant number of
-queries however many there are, so a beat job moving thousands of claims writes its mail in bulk.
+`write` stores them (an outbox row per message, to all its recipients who share a language, plus
+one `notification` event each) with a constant number of queries however many there are, so a beat
+job moving thousands of claims writes its mail in bulk.
 The outbox renders each message in the recipient's language on delivery; `load_context` (registered
 in ClaimsConfig.ready) turns the stored references (claim id, reason codes) into template values.
 """
@@ -217,14 +218,21 @@ def plan(
 def write(planned: Sequence[Planned], *, now: dt.datetime) -> list[tuple[int, int]]:
     """Store every planned message: outbox rows and one `notification` event each, in bulk.
 
-    Returns (event id, outbox row id) per message.
+    The recipients of one planned message who read the same language get one mail together (the
+    people of one partner are told the same thing at once), so each message is one outbox row and
+    one history event whoever it reaches. Returns (event id, outbox row id) per message.
     """
-    pairs = [(p, email, language) for p in planned for email, language in p.recipients]
+    messages: list[tuple[Planned, list[str], str]] = []
+    for p in planned:
+        by_language: dict[str, list[str]] = {}
+        for email, language in p.recipients:
+            by_language.setdefault(language, []).append(email)
+        messages += [(p, emails, language) for language, emails in by_language.items()]
     email_ids = outbox.enqueue_many(
         outbox.Message(
-            kind=p.kind, to=email, language=language, context={"claim_id": p.claim.pk, **p.context}
+            kind=p.kind, to=emails, language=language, context={"claim_id": p.claim.pk, **p.context}
         )
-        for p, email, language in pairs
+        for p, emails, language in messages
     )
     rows = [
         {
@@ -236,11 +244,11 @@ def write(planned: Sequence[Planned], *, now: dt.datetime) -> list[tuple[int, in
             "from_status": "",
             "to_status": "",
             "diff": {},
-            "note": f"{p.kind} → {address}",
+            "note": f"{p.kind} → {', '.join(emails)}",
             "partner_visible": p.partner_visible,
             "email_id": email_id,
         }
-        for (p, address, _language), email_id in zip(pairs, email_ids, strict=True)
+        for (p, emails, _language), email_id in zip(messages, email_ids, strict=True)
     ]
     return list(zip(insert_rows(ClaimEvent, rows), email_ids, strict=True))
 
@@ -254,7 +262,7 @@ def send(
     partner_visible: bool = True,
     **context: Any,
 ) -> list[tuple[int, int]]:
-    """Queue `kind` for each recipient and record one `notification` event per message."""
+    """Queue `kind` to the recipients (one mail per language) and record one event per message."""
     return write([Planned(claim, kind, recipients, partner_visible, context)], now=now)
 
 

@@ -21,7 +21,7 @@ from claims import notifications, workflow
 from claims.models import Claim, ClaimEvent, RejectionReason, consent_window_open, is_reviewer
 from claims.workflow import CUSTOMER, StepContext, TransitionRefused
 from consent.models import AssessmentHandoff, ConsentRequest, hash_token, new_token
-from cpor.bulk import insert_rows
+from cpor.bulk import insert_new_rows
 
 
 def consent_url(token: str) -> str:
@@ -89,13 +89,9 @@ def hand_off_for_assessment(context: StepContext) -> None:
 
 
 def _hand_off_many(contexts: list[StepContext]) -> None:
-    # One row per claim: a claim already queued (it cannot be, unless a step ran twice) is left alone.
-    queued = set(
-        AssessmentHandoff.objects.filter(claim_id__in=[c.claim.pk for c in contexts]).values_list(
-            "claim_id", flat=True
-        )
-    )
-    insert_rows(AssessmentHandoff, [_handoff_row(c) for c in contexts if c.claim.pk not in queued])
+    # One row per claim (unique): a claim already queued (it cannot be, unless a step ran twice)
+    # keeps its row; the database skips it in the same statement instead of a lookup first.
+    insert_new_rows(AssessmentHandoff, [_handoff_row(c) for c in contexts])
 
 
 hand_off_for_assessment.for_many = _hand_off_many  # type: ignore[attr-defined]

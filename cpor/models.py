@@ -17,7 +17,9 @@ class OutboundEmail(models.Model):
         FAILED = "failed", _("Failed")
 
     kind = models.CharField(max_length=64, help_text="The template that produced the message.")
-    to = models.EmailField()
+    # One message may go to several people who are told the same thing in the same language (a
+    # partner's managing users): an address list as in a To: header, "a@x.example, b@y.example".
+    to = models.TextField()
     language = models.CharField(max_length=8, default="en")
     context = models.JSONField(
         default=dict, blank=True, help_text="Plain values the template is rendered with."
@@ -29,7 +31,7 @@ class OutboundEmail(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    next_attempt_at = models.DateTimeField(db_index=True)
+    next_attempt_at = models.DateTimeField()  # indexed with status below: what the re-drive job reads
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -38,3 +40,7 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to} ({self.status})"
+
+    @property
+    def recipients(self) -> list[str]:
+        return [address.strip() for address in self.to.split(",") if address.strip()]

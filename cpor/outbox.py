@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +49,16 @@ def register_context_loader(loader: ContextLoader) -> None:
 
 @dataclass(frozen=True)
 class Message:
+    """One message: `to` is one address or several (one mail to all of them, in one language)."""
+
     kind: str
-    to: str
+    to: str | Sequence[str]
     language: str
     context: Mapping[str, Any]
+
+    @property
+    def address_list(self) -> str:
+        return self.to if isinstance(self.to, str) else ", ".join(self.to)
 
 
 def _encode(value: Any) -> Any:
@@ -109,7 +115,7 @@ def enqueue_many(messages: Iterable[Message]) -> list[int]:
     rows = [
         {
             "kind": m.kind,
-            "to": m.to,
+            "to": m.address_list,
             "language": m.language if m.language in SUPPORTED_LANGUAGES else settings.LANGUAGE_CODE,
             "context": _encode(m.context),
             "subject": "",
@@ -184,7 +190,7 @@ def deliver(email_id: int) -> bool:
                 subject=email.subject,
                 body=email.body,
                 from_email=settings.DEFAULT_FROM_EMAIL,
-                to=[email.to],
+                to=email.recipients,
             ).send()
         except Exception as exc:  # SMTP refused, timed out, …: record it and try again later
             email.last_error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -472,6 +472,8 @@ class ClaimEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "claim", "actor_kind", "actor", "action", "from_status", "to_status")
     list_filter = ("action", "actor_kind")
     list_select_related = ("claim", "actor")
+    # Newest first by id (ids follow creation): the primary key serves the page without a sort.
+    ordering = ("-id",)
     paginator = CappedCountPaginator
     show_full_result_count = False
 

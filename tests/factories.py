@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
+from collections.abc import Iterable
 from typing import Any
 
 import factory
@@ -22,6 +23,7 @@ from claims.models import (
     Partner,
     SolutionArea,
 )
+from cpor.models import OutboundEmail
 
 User = get_user_model()
 
@@ -176,3 +178,14 @@ def claim_in(
         claim = workflow.transition(claim, action, by=actor, **DETAILS.get(action, {}))
     assert claim.status == status
     return claim
+
+
+def addresses(rows: Iterable[OutboundEmail]) -> list[str]:
+    """Every address the outbox rows go to, sorted: one row may go to several people."""
+    return sorted(address for row in rows for address in row.recipients)
+
+
+def mail_to(address: str, **filters: Any) -> OutboundEmail:
+    """The one outbox row (among `filters`) that goes to `address`, alone or with others."""
+    (row,) = [row for row in OutboundEmail.objects.filter(**filters) if address in row.recipients]
+    return row

@@ -16,7 +16,7 @@ from consent.tasks import close_consent_windows
 from cpor import outbox
 from cpor.celery import app
 from cpor.models import OutboundEmail
-from tests.factories import claim_in, manager_of
+from tests.factories import addresses, claim_in, manager_of
 
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)  # a Monday
 
@@ -71,7 +71,7 @@ def test_expiry_rejects_a_claim_past_its_deadline_once(django_capture_on_commit_
         after_first_run = history(overdue)
         assert after_first_run.count(("expire", "system", "partner_action_required", "rejected")) == 1
         rejection_mail = OutboundEmail.objects.filter(kind="claim_rejected")
-        recipients = sorted(rejection_mail.values_list("to", flat=True))
+        recipients = addresses(rejection_mail)
         assert overdue.partner_contact_email in recipients
         assert len(recipients) == len(set(recipients))
 
@@ -82,7 +82,7 @@ def test_expiry_rejects_a_claim_past_its_deadline_once(django_capture_on_commit_
             assert expire_partner_action_claims() == 0
         assert callbacks == []
         assert history(overdue) == after_first_run
-        assert sorted(rejection_mail.values_list("to", flat=True)) == recipients
+        assert addresses(rejection_mail) == recipients
 
         later.refresh_from_db()
         assert later.status == Claim.Status.PARTNER_ACTION_REQUIRED
@@ -91,7 +91,7 @@ def test_expiry_rejects_a_claim_past_its_deadline_once(django_capture_on_commit_
         clock.move_to(deadline + dt.timedelta(hours=1))
         outbox.redeliver_pending()
         assert outbox.redeliver_pending() == 0
-    sent = sorted(m.to[0] for m in mail.outbox if m.subject.startswith("Rejected"))
+    sent = sorted(address for m in mail.outbox if m.subject.startswith("Rejected") for address in m.to)
     assert sent == recipients
 
 
@@ -130,16 +130,11 @@ def test_an_approved_claim_past_its_consent_window_becomes_associated_once() -> 
         assert claim.consent_window_ends_at is None
         after_first_run = history(claim)
         assert after_first_run.count(("close_consent_window", "system", "approved", "associated")) == 1
-        assessment_mail = list(
-            OutboundEmail.objects.filter(kind="sent_for_assessment").values_list("to", flat=True)
-        )
+        assessment_mail = addresses(OutboundEmail.objects.filter(kind="sent_for_assessment"))
         assert claim.partner_contact_email in assessment_mail
 
         assert close_consent_windows() == 0
         clock.move_to(window_ends + dt.timedelta(days=1))
         assert close_consent_windows() == 0
         assert history(claim) == after_first_run
-        assert (
-            list(OutboundEmail.objects.filter(kind="sent_for_assessment").values_list("to", flat=True))
-            == assessment_mail
-        )
+        assert addresses(OutboundEmail.objects.filter(kind="sent_for_assessment")) == assessment_mail

@@ -23,6 +23,7 @@ from cpor.models import OutboundEmail
 from tests.factories import (
     MpnFactory,
     PartnerFactory,
+    addresses,
     claim_in,
     draft,
     manager_of,
@@ -508,7 +509,7 @@ def test_a_managing_user_comments_after_submit_and_the_reviewer_is_told(status: 
     assert event.actor == manager
     expected = claim.assigned_reviewer.email if claim.assigned_reviewer else review_lead.email
     mail = OutboundEmail.objects.filter(kind="reviewer_comment").get()
-    assert mail.to == expected
+    assert mail.recipients == [expected]
 
 
 def test_a_partner_cannot_comment_on_a_draft() -> None:
@@ -561,7 +562,7 @@ def test_a_reviewer_comment_visible_to_the_partner_is_mailed_to_the_partner() ->
     event = ClaimEvent.objects.get(claim=claim, action=ClaimEvent.Action.COMMENT)
     assert event.partner_visible is True
     assert event.actor_kind == ClaimEvent.ActorKind.REVIEWER
-    recipients = set(OutboundEmail.objects.filter(kind="partner_comment").values_list("to", flat=True))
+    recipients = set(addresses(OutboundEmail.objects.filter(kind="partner_comment")))
     assert manager.email in recipients
     assert claim.partner_contact_email in recipients
 

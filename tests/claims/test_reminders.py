@@ -13,7 +13,7 @@ from claims.models import Claim, ClaimEvent
 from claims.tasks import expire_partner_action_claims, remind_partner_action_claims
 from cpor.business_days import add_business_days
 from cpor.models import OutboundEmail
-from tests.factories import claim_in, manager_of, reviewer
+from tests.factories import addresses, claim_in, manager_of, reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +41,7 @@ def test_reminder_goes_out_once_three_business_days_after_the_request() -> None:
         assert remind_partner_action_claims() == 0
     assert reminders(claim) == sent
     recipients = set(
-        OutboundEmail.objects.filter(kind="information_reminder", claimevent__claim=claim).values_list(
-            "to", flat=True
-        )
+        addresses(OutboundEmail.objects.filter(kind="information_reminder", claimevent__claim=claim))
     )
     assert claim.partner_contact_email in recipients
     assert manager_of(claim).email in recipients

@@ -299,7 +299,7 @@ def perform(capture: Any, claim: Claim, action: str, *, by: Any, **details: Any)
 
 
 def told(outcome: Outcome) -> set[tuple[str, str]]:
-    return {(email.kind, email.to) for email in outcome.emails}
+    return {(email.kind, address) for email in outcome.emails for address in email.recipients}
 
 
 def expected_told(action: str, cast: Cast, claim: Claim) -> set[tuple[str, str]]:
@@ -367,13 +367,15 @@ def test_allowed_transition_moves_the_claim_records_it_and_tells_the_right_peopl
     assert event.created_at == now
 
     assert told(outcome) == expected_told(action, cast, claim)
-    assert len(outcome.emails) == len(told(outcome)), "nobody is told twice"
-    assert {e.email_id for e in outcome.notification_events} == {e.pk for e in outcome.emails}
-    assert sorted((m.to[0], m.subject) for m in mail.outbox) == sorted(
-        (e.to, e.subject) for e in outcome.emails
+    assert sum(len(e.recipients) for e in outcome.emails) == len(told(outcome)), "nobody is told twice"
+    # One message per kind and language, to everyone it concerns; one history event per message.
+    assert len(outcome.emails) == len({(e.kind, e.language) for e in outcome.emails})
+    assert sorted(e.email_id for e in outcome.notification_events) == sorted(e.pk for e in outcome.emails)
+    assert sorted((m.to, m.subject) for m in mail.outbox) == sorted(
+        (e.recipients, e.subject) for e in outcome.emails
     )
     never_told = {cast.member.email, cast.other_partner.email}
-    assert not never_told & {m.to[0] for m in mail.outbox}
+    assert not never_told & {address for m in mail.outbox for address in m.to}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,7 +425,7 @@ def test_request_information_stores_reasons_and_comment_and_tells_the_partner_th
     )
     assert comment.partner_visible
     assert outcome.event.note == "Name Dynamics 365 Sales in the SOW."
-    assert {m.to[0] for m in mail.outbox} == cast.partner_people()
+    assert {address for m in mail.outbox for address in m.to} == cast.partner_people()
     for message in mail.outbox:
         assert "Missing products" in message.body and "Missing or old dates" in message.body
         assert "Name Dynamics 365 Sales in the SOW." in message.body
@@ -502,7 +504,7 @@ def test_reject_records_the_reason_codes_and_tells_the_partner_until_when_to_dis
     assert claim.rejection_sub_reasons == ["missing_customer_consent", "missing_products"]
     assert claim.dispute_window_ends_at == BASE + dt.timedelta(days=30)
     assert Comment.objects.filter(claim=claim, body="No customer signature.").count() == 1
-    assert {m.to[0] for m in mail.outbox} == cast.partner_people()
+    assert {address for m in mail.outbox for address in m.to} == cast.partner_people()
     for message in mail.outbox:
         assert "Insufficient proof of execution" in message.body
         assert "Missing customer consent on PoE" in message.body

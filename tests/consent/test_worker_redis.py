@@ -53,5 +53,5 @@ def test_a_worker_on_redis_closes_the_window_and_delivers_the_mail(settings) -> 
     )
     assert AssessmentHandoff.objects.get(claim=claim).programme == "osu"
     delivered = [m for m in mail.outbox if m.subject.startswith("Sent for incentive assessment")]
-    assert sorted(m.to[0] for m in delivered) == sorted(rows.values_list("to", flat=True))
+    assert sorted(m.to for m in delivered) == sorted(row.recipients for row in rows)
     assert all(claim.name in m.body for m in delivered)

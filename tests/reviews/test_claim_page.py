@@ -172,8 +172,10 @@ def test_a_partner_visible_comment_mails_the_partner_and_an_internal_note_does_n
     internal = Comment.objects.get(claim=claim, body="The partner had this customer last year too.")
     assert (visible.partner_visible, internal.partner_visible) == (True, False)
     partner_mail = OutboundEmail.objects.filter(kind="partner_comment")
-    assert partner_mail.count() == mails_before + len({claim.partner_contact_email, manager_of(claim).email})
-    _subject, body = outbox.render(partner_mail.first())
+    assert partner_mail.count() == mails_before + 1  # one message, to the partner's people together
+    newest = partner_mail.order_by("-pk").first()
+    assert set(newest.recipients) == {claim.partner_contact_email, manager_of(claim).email}
+    _subject, body = outbox.render(newest)
     assert "Please add the signed SOW." in body
     assert not any("last year too" in outbox.render(m)[1] for m in OutboundEmail.objects.all())
     assert "Please add the signed SOW." in html and "The partner had this customer last year too." in html

@@ -10,8 +10,7 @@ from django.core import mail
 from claims import workflow
 from claims.models import Claim, ClaimEvent, Comment, RejectionReason
 from cpor import outbox
-from cpor.models import OutboundEmail
-from tests.factories import PartnerFactory, claim_in, manager_of, reviewer
+from tests.factories import PartnerFactory, claim_in, mail_to, manager_of, reviewer
 
 from .admin_pages import button, client_for, messages_of
 
@@ -88,7 +87,7 @@ def test_both_partners_are_told_why_and_both_histories_say_so(tenant: uuid.UUID)
         assert claim.status == S.SUBMITTED
 
     # The superseded partner's mail, in its language, says why.
-    rejected_mail = OutboundEmail.objects.filter(kind="claim_rejected", to=other.partner_contact_email).get()
+    rejected_mail = mail_to(other.partner_contact_email, kind="claim_rejected")
     assert rejected_mail.language == "tr"
     assert outbox.deliver(rejected_mail.pk)
     sent = mail.outbox[-1]
@@ -113,7 +112,7 @@ def test_the_english_mail_says_superseded(tenant: uuid.UUID) -> None:
 
     workflow.transition(winner, "approve", by=reviewer())
 
-    rejected_mail = OutboundEmail.objects.get(kind="claim_rejected", to=other.partner_contact_email)
+    rejected_mail = mail_to(other.partner_contact_email, kind="claim_rejected")
     _subject, body = outbox.render(rejected_mail)
     assert "Superseded by another partner's association" in body
     assert "Another partner's claim for the same customer tenant and product was approved" in body

@@ -14,8 +14,7 @@ from django.core import mail
 from claims import workflow
 from claims.models import Claim, ClaimEvent, Comment, RejectionReason
 from cpor import outbox
-from cpor.models import OutboundEmail
-from tests.factories import DETAILS, claim_in, manager_of, reviewer
+from tests.factories import DETAILS, claim_in, mail_to, manager_of, reviewer
 
 from .admin_pages import button, client_for, messages_of, page, stored
 
@@ -83,9 +82,10 @@ def test_approve_moves_the_claim_and_mails_the_partner() -> None:
     claim.refresh_from_db()
     assert claim.status == S.APPROVED
     assert history(claim)[-1] == ("approve", S.UNDER_REVIEW, S.APPROVED)
-    approved = OutboundEmail.objects.get(kind="claim_approved", to=claim.partner_contact_email)
+    approved = mail_to(claim.partner_contact_email, kind="claim_approved")
     assert outbox.deliver(approved.pk)
-    assert [m.to for m in mail.outbox] == [[claim.partner_contact_email]]
+    assert claim.partner_contact_email in approved.recipients
+    assert [m.to for m in mail.outbox] == [approved.recipients]
 
 
 def test_request_information_opens_a_form_and_needs_reasons_and_a_comment() -> None:
@@ -118,7 +118,7 @@ def test_request_information_opens_a_form_and_needs_reasons_and_a_comment() -> N
     assert claim.status == S.PARTNER_ACTION_REQUIRED
     assert claim.information_request_reasons == ["missing_products", "missing_or_old_dates"]
     assert Comment.objects.filter(claim=claim, body__startswith="Name Dynamics 365").exists()
-    requested = OutboundEmail.objects.get(kind="information_requested", to=claim.partner_contact_email)
+    requested = mail_to(claim.partner_contact_email, kind="information_requested")
     subject, body = outbox.render(requested)
     assert "Name Dynamics 365 Sales in the PoE and date it." in body
     assert "Missing products" in body
@@ -144,7 +144,7 @@ def test_reject_needs_sub_reasons_and_tells_the_partner_how_to_dispute() -> None
         rita,
     )
     assert claim.rejection_sub_reasons == ["poe_unavailable"]
-    rejected = OutboundEmail.objects.get(kind="claim_rejected", to=claim.partner_contact_email)
+    rejected = mail_to(claim.partner_contact_email, kind="claim_rejected")
     _subject, body = outbox.render(rejected)
     assert "The PDF is empty." in body and "dispute this rejection until" in body
 
