@@ -132,8 +132,8 @@ def count_status(status: str) -> int:
 
 def raw_sql(job: str, *, with_notification_events: bool) -> float:
     """The same state change and history rows in one statement: the transition event per claim and,
-    with `with_notification_events`, the sweep's notification events too (one per partner recipient:
-    the partner contact and each managing user)."""
+    with `with_notification_events`, the sweep's notification event too (one per claim: one message
+    to the partner contact and the managing users together)."""
     status, deadline, target, action = JOBS[job]
     kind = "sent_for_assessment" if job == "close" else "claim_rejected"
     extra = (
@@ -144,18 +144,15 @@ def raw_sql(job: str, *, with_notification_events: bool) -> float:
     )
     notifications = (
         f""",
-        recipients AS (
-            SELECT m.id, m.partner_contact_email AS address FROM moved m
-            UNION ALL
-            SELECT m.id, u.email FROM moved m
-            JOIN claims_membership ms ON ms.partner_id = m.partner_id
-            JOIN auth_user u ON u.id = ms.user_id
-        ),
         told AS (
             INSERT INTO claims_claimevent (claim_id, created_at, actor_kind, action, from_status, to_status, diff,
                                            note, partner_visible)
-            SELECT id, now(), 'system', 'notification', '', '', '{{}}', '{kind} → ' || address, true
-            FROM recipients
+            SELECT m.id, now(), 'system', 'notification', '', '', '{{}}',
+                   '{kind} → ' || concat_ws(', ', m.partner_contact_email, (
+                       SELECT string_agg(u.email, ', ' ORDER BY u.email) FROM claims_membership ms
+                       JOIN auth_user u ON u.id = ms.user_id WHERE ms.partner_id = m.partner_id
+                   )), true
+            FROM moved m
         )"""
         if with_notification_events
         else ""

@@ -557,7 +557,7 @@ def copy_claim(claim: Claim | int, *, by: Any) -> Claim:
 # What a beat sweep loads of each claim: what conditions, steps and mail read. The transition sets
 # what it changes; those columns are written whether they were loaded or not.
 SWEEP_FIELDS = ("id", "status", "partner_id", "activity", "name", "partner_contact_email")
-SWEEP_TRACKED = tuple(
+SWEEP_TRACKED = frozenset(
     f.attname for f in Claim._meta.concrete_fields if not f.primary_key and f.attname != "updated_at"
 )
 
@@ -612,8 +612,8 @@ def _move_batch(batch: list[Claim], action: str, *, now: dt.datetime) -> int:
             continue
         changed |= {
             name
-            for name in SWEEP_TRACKED
-            if name in claim.__dict__ and (name not in before or claim.__dict__[name] != before[name])
+            for name, value in claim.__dict__.items()
+            if name in SWEEP_TRACKED and (name not in before or before[name] != value)
         }
         moved.append((claim, from_status))
     if not moved:
