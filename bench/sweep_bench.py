@@ -10,9 +10,11 @@ It prints, in one run on one database:
 - the sweep (`consent.tasks.close_consent_windows` or `claims.tasks.expire_partner_action_claims`)
   moving N due claims through the workflow: wall time, claims/s, and the rows it wrote (transition
   events, outbox rows, notification events, assessment hand-offs);
-- a single raw SQL `UPDATE` plus `INSERT … SELECT` making the same state change and one history row
-  per claim, on the same N claims reset to due;
-- the ratio of the two times;
+- a single raw SQL `UPDATE` plus `INSERT … SELECT` making the same state change and the same history
+  rows (`ClaimEvent`: the transition and the notification of each claim, DESIGN.md's "History"), on
+  the same N claims reset to due, and the ratio of the two times: the issue's target is at most 3×;
+- for a stricter view, the same with only the transition events (the sweep also writes the mail
+  and its history, the raw SQL then does not);
 - the sweep's peak Python memory (tracemalloc) at each of --memory-sizes, to show it does not grow
   with the number of claims.
 """
@@ -212,11 +214,14 @@ def main() -> None:
         f"  sweep through the workflow          : {sweep_seconds:7.2f} s  ({n / sweep_seconds:,.0f} claims/s)"
     )
     print("      wrote: " + ", ".join(f"{v:,} {k}" for k, v in wrote.items()))
+    ratio = sweep_seconds / raw_history
     print(
-        f"  raw SQL, state + transition events  : {raw_transitions:7.2f} s   ratio {sweep_seconds / raw_transitions:5.2f}×"
+        f"  raw SQL, same state + history rows  : {raw_history:7.2f} s   ratio {ratio:5.2f}×"
+        f"   (target ≤ 3×: {'met' if ratio <= 3 else 'NOT met'})"
     )
     print(
-        f"  raw SQL, state + all history rows   : {raw_history:7.2f} s   ratio {sweep_seconds / raw_history:5.2f}×"
+        f"  raw SQL, state + transition events  : {raw_transitions:7.2f} s   ratio {sweep_seconds / raw_transitions:5.2f}×"
+        "   (stricter: no notification events)"
     )
 
     for size in [int(s) for s in args.memory_sizes.split(",") if s]:

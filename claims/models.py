@@ -151,6 +151,22 @@ class Activity(models.TextChoices):
     REVENUE_ASSOCIATION = "revenue_association", _("Revenue association (Business Influencer)")
 
 
+class Programme(models.TextChoices):
+    """The incentive programme an association is assessed under (DESIGN.md, "Assessment")."""
+
+    OSA = "osa", _("OSA (partner advisor, pre-sales)")
+    OSU = "osu", _("OSU (usage)")
+    BUSINESS_INFLUENCER = "business_influencer", _("Business Influencer revenue association")
+
+
+# The one mapping from activity to programme: the hand-off records it, the mail names it.
+PROGRAMME_BY_ACTIVITY = {
+    Activity.PRESALES: Programme.OSA,
+    Activity.USAGE: Programme.OSU,
+    Activity.REVENUE_ASSOCIATION: Programme.BUSINESS_INFLUENCER,
+}
+
+
 ACTIVITIES_BY_AREA: dict[str, tuple[str, ...]] = {
     SolutionArea.BUSINESS_APPLICATIONS: (Activity.PRESALES, Activity.USAGE, Activity.REVENUE_ASSOCIATION),
     SolutionArea.MICROSOFT_365: (Activity.USAGE,),

@@ -22,8 +22,8 @@ from django.urls import NoReverseMatch, reverse
 
 from claims.models import (
     LEAD_GROUP,
+    PROGRAMME_BY_ACTIVITY,
     REVIEWER_GROUP,
-    Activity,
     Claim,
     ClaimEvent,
     Comment,
@@ -36,12 +36,6 @@ from claims.models import (
 )
 from cpor import outbox
 from cpor.bulk import insert_rows
-
-PROGRAMME_BY_ACTIVITY = {
-    Activity.PRESALES: "OSA",
-    Activity.USAGE: "OSU",
-    Activity.REVENUE_ASSOCIATION: "Business Influencer",
-}
 
 Recipients = list[tuple[str, str]]  # (email, language)
 
@@ -304,7 +298,7 @@ def load_context(context: dict[str, Any], language: str) -> dict[str, Any]:
         "claim": claim,
         "claim_url": claim_url(claim_id),
         "admin_url": admin_url(claim_id),
-        "programme": PROGRAMME_BY_ACTIVITY.get(claim.activity, ""),
+        "programme": str(PROGRAMME_BY_ACTIVITY[claim.activity].label) if claim.activity else "",
     }
     if "reason_codes" in context:
         loaded["reasons"] = choice_labels(context["reason_codes"], InformationRequestReason)

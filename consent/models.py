@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from claims.models import Activity, Claim
+from claims.models import PROGRAMME_BY_ACTIVITY, Claim, Programme
 from cpor.models import OutboundEmail
 
 TOKEN_BYTES = 32  # 256 bits of randomness; only the SHA-256 of the token is stored
@@ -58,16 +58,8 @@ class AssessmentHandoff(models.Model):
     Being queued is not approval of earnings: the programme guide decides eligibility later.
     """
 
-    class Programme(models.TextChoices):
-        OSA = "osa", _("OSA (partner advisor, pre-sales)")
-        OSU = "osu", _("OSU (usage)")
-        BUSINESS_INFLUENCER = "business_influencer", _("Business Influencer revenue association")
-
-    PROGRAMME_BY_ACTIVITY = {
-        Activity.PRESALES: Programme.OSA,
-        Activity.USAGE: Programme.OSU,
-        Activity.REVENUE_ASSOCIATION: Programme.BUSINESS_INFLUENCER,
-    }
+    Programme = Programme
+    PROGRAMME_BY_ACTIVITY = PROGRAMME_BY_ACTIVITY
 
     claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="assessment")
     programme = models.CharField(max_length=32, choices=Programme.choices)
