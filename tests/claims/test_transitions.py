@@ -567,17 +567,31 @@ def test_deny_consent_rejects_for_customer_decline_and_confirms_in_the_customers
     assert languages[("consent_denied_customer", CUSTOMER_CONTACT)] == "tr"
 
 
-@pytest.mark.parametrize(("activity", "programme"), [("usage", "OSU"), ("presales", "OSA")])
+@pytest.mark.parametrize(
+    ("activity", "language", "programme"),
+    [
+        ("usage", "en", "under OSU (usage)"),
+        ("presales", "en", "under OSA (partner advisor, pre-sales)"),
+        ("usage", "tr", "OSU (kullanım) kapsamında"),
+    ],
+)
 def test_close_consent_window_sends_the_claim_for_assessment_under_its_programme(
-    activity: str, programme: str, cast: Cast, clock: Any, django_capture_on_commit_callbacks: Any
+    activity: str,
+    language: str,
+    programme: str,
+    cast: Cast,
+    clock: Any,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
+    cast.partner.language = language
+    cast.partner.save(update_fields=["language"])
     claim = claim_at(S.APPROVED, cast, activity=activity)
     clock.move_to(claim.consent_window_ends_at, tick=False)
     outcome = perform(django_capture_on_commit_callbacks, claim, "close_consent_window", by=SYSTEM)
     assert outcome.claim.status == S.ASSOCIATED
     assert mail.outbox
     for message in mail.outbox:
-        assert f"under {programme}" in message.body
+        assert programme in message.body
 
 
 @pytest.mark.parametrize("source", sorted(LIVE_SUBMITTED))
