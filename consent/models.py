@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from claims.models import PROGRAMME_BY_ACTIVITY, Claim, Programme
+from claims.models import Claim, Programme
 from cpor.models import OutboundEmail
 
 TOKEN_BYTES = 32  # 256 bits of randomness; only the SHA-256 of the token is stored
@@ -57,9 +57,6 @@ class AssessmentHandoff(models.Model):
 
     Being queued is not approval of earnings: the programme guide decides eligibility later.
     """
-
-    Programme = Programme
-    PROGRAMME_BY_ACTIVITY = PROGRAMME_BY_ACTIVITY
 
     claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="assessment")
     programme = models.CharField(max_length=32, choices=Programme.choices)

@@ -18,7 +18,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims import notifications, workflow
-from claims.models import Claim, ClaimEvent, RejectionReason, consent_window_open, is_reviewer
+from claims.models import (
+    PROGRAMME_BY_ACTIVITY,
+    Claim,
+    ClaimEvent,
+    Programme,
+    RejectionReason,
+    consent_window_open,
+    is_reviewer,
+)
 from claims.workflow import CUSTOMER, StepContext, TransitionRefused
 from consent.models import AssessmentHandoff, ConsentRequest, hash_token, new_token
 from cpor.bulk import insert_new_rows
@@ -74,11 +82,11 @@ def open_consent_request(context: StepContext) -> None:
 
 
 def _handoff_row(context: StepContext) -> dict[str, Any]:
-    programme = AssessmentHandoff.PROGRAMME_BY_ACTIVITY[context.claim.activity]
+    programme = PROGRAMME_BY_ACTIVITY[context.claim.activity]
     return {
         "claim_id": context.claim.pk,
         "programme": programme,
-        "payment_eligible": programme != AssessmentHandoff.Programme.BUSINESS_INFLUENCER,
+        "payment_eligible": programme != Programme.BUSINESS_INFLUENCER,
         "queued_at": context.now,
     }
 

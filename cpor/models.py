@@ -18,7 +18,8 @@ class OutboundEmail(models.Model):
 
     kind = models.CharField(max_length=64, help_text="The template that produced the message.")
     # One message may go to several people who are told the same thing in the same language (a
-    # partner's managing users): an address list as in a To: header, "a@x.example, b@y.example".
+    # partner's managing users): one address per line (a line break cannot occur in an address;
+    # a comma can, inside a quoted local part).
     to = models.TextField()
     language = models.CharField(max_length=8, default="en")
     context = models.JSONField(
@@ -39,8 +40,8 @@ class OutboundEmail(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
 
     def __str__(self) -> str:
-        return f"{self.kind} to {self.to} ({self.status})"
+        return f"{self.kind} to {', '.join(self.recipients)} ({self.status})"
 
     @property
     def recipients(self) -> list[str]:
-        return [address.strip() for address in self.to.split(",") if address.strip()]
+        return [address for address in self.to.splitlines() if address]

@@ -58,7 +58,7 @@ class Message:
 
     @property
     def address_list(self) -> str:
-        return self.to if isinstance(self.to, str) else ", ".join(self.to)
+        return self.to if isinstance(self.to, str) else "\n".join(self.to)
 
 
 def _encode(value: Any) -> Any:

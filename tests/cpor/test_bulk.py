@@ -71,7 +71,7 @@ def test_rows_whose_json_differs_keep_each_value_and_their_order() -> None:
     rows = [
         {
             "kind": "claim_rejected",
-            "to": f"p{n}@partner.example, q{n}@partner.example",
+            "to": f"p{n}@partner.example\nq{n}@partner.example",
             "language": "tr" if n % 2 else "en",
             "context": context,
             "subject": "",
@@ -90,7 +90,7 @@ def test_rows_whose_json_differs_keep_each_value_and_their_order() -> None:
 
     stored = OutboundEmail.objects.in_bulk(ids)
     assert [(stored[pk].context, stored[pk].language, stored[pk].recipients) for pk in ids] == [
-        (row["context"], row["language"], row["to"].split(", ")) for row in rows
+        (row["context"], row["language"], row["to"].splitlines()) for row in rows
     ]
 
 

@@ -13,7 +13,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from claims.models import LEAD_GROUP, REVIEWER_GROUP, Claim, Membership
-from tests.factories import UserFactory, claim_in, partner_user, reviewer
+from tests.factories import UserFactory, claim_in, mail_to, partner_user, reviewer
 
 from .admin_pages import client_for, is_admin_login_redirect, page, queue, sla_url
 
@@ -140,6 +140,9 @@ def test_reviewers_read_the_related_admin_pages_and_change_none(lead: bool) -> N
 
     assert [client.get(url).status_code for url in readable] == [200] * len(readable)
     assert [client.get(url).status_code for url in refused] == [403] * len(refused)
+    approved = mail_to(claim.partner_contact_email, kind="claim_approved")
+    assert len(approved.recipients) > 1  # the contact and the managing user, in one message
+    assert ", ".join(approved.recipients) in client.get(readable[4]).content.decode()
     partner_page = client.get(readable[0]).content.decode()
     assert claim.mpn.number in partner_page and 'name="_save"' not in partner_page
     posted = client.post(readable[0], {"name": "Renamed", "language": "en"})
