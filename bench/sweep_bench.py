@@ -15,6 +15,8 @@ It prints, in one run on one database:
   the same N claims reset to due, and the ratio of the two times: the issue's target is at most 3×;
 - for a stricter view, the same with only the transition events (the sweep also writes the mail
   and its history, the raw SQL then does not);
+- every timed run starts right after `ANALYZE` and a `CHECKPOINT` (the role needs the superuser or
+  pg_checkpoint privilege), so neither inherits the other's dirty pages;
 - the sweep's peak Python memory (tracemalloc) at each of --memory-sizes, to show it does not grow
   with the number of claims.
 """
@@ -110,6 +112,9 @@ def fill(n: int, job: str) -> None:
         """
     )
     run("ANALYZE")
+    # Each timed run starts from a fresh checkpoint, so neither pays for the other's dirty pages or
+    # meets a checkpoint the other's WAL triggered (both pay the full-page writes of a first touch).
+    run("CHECKPOINT")
 
 
 def sweep(job: str) -> float:

@@ -21,7 +21,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
@@ -579,11 +581,11 @@ def sweep_due(*, action: str, status: str, deadline_field: str, batch_size: int 
             now = timezone.now()
             # Walk on by id from the last batch (keyset): no batch sorts or rescans what the earlier
             # ones took, and a claim skipped for a lock waits for the next run.
-            batch = list(
+            batch = _partial_claims(
                 Claim.objects.filter(status=status, **{f"{deadline_field}__lte": now}, pk__gt=last_pk)
                 .select_for_update(skip_locked=True)
-                .order_by("pk")
-                .only(*SWEEP_FIELDS, deadline_field)[:batch_size]
+                .order_by("pk")[:batch_size],
+                (*SWEEP_FIELDS, deadline_field),
             )
             if batch:
                 last_pk = batch[-1].pk
@@ -594,6 +596,28 @@ def sweep_due(*, action: str, status: str, deadline_field: str, batch_size: int 
         moved += moved_now
         if len(batch) < batch_size:
             return moved
+
+
+def _partial_claims(queryset: QuerySet[Claim], names: tuple[str, ...]) -> list[Claim]:
+    """The claims of `queryset` holding only the columns `names` (attnames), as `.only()` gives.
+
+    `.only()` builds each instance through `Model.__init__`, which walks every concrete field of
+    the claim (about 12 µs a claim: over a second of a 100,000-claim sweep). An instance loaded from
+    part of a row is its `ModelState` and the loaded values in `__dict__`; the other columns load on
+    access, as deferred ones do. That is built here directly from the rows. While anything listens
+    to the init signals of Claim, the ordinary path runs, so no receiver is skipped.
+    """
+    if pre_init.has_listeners(Claim) or post_init.has_listeners(Claim):
+        return list(queryset.only(*names))
+    claims = []
+    for row in queryset.values_list(*names):
+        claim = Claim.__new__(Claim)
+        claim._state = ModelState()
+        claim._state.adding = False
+        claim._state.db = queryset.db
+        claim.__dict__.update(zip(names, row, strict=True))
+        claims.append(claim)
+    return claims
 
 
 def _move_batch(batch: list[Claim], action: str, *, now: dt.datetime) -> int:

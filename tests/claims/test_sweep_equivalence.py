@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db.models.signals import post_init
 from django.utils import timezone
 
 from claims import workflow
@@ -73,3 +74,25 @@ def test_the_sweep_and_the_one_path_leave_identical_claims(status, action, sweep
             AssessmentHandoff.objects.get(claim=swept).programme
             == AssessmentHandoff.objects.get(claim=by_hand).programme
         )
+
+
+def test_a_sweep_builds_claims_through_model_init_while_init_signals_listen() -> None:
+    """The sweep builds its partial claims without `Model.__init__` only while nobody listens to it."""
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        claim = claim_in(Claim.Status.APPROVED)
+    seen: list[int | None] = []
+
+    def receiver(sender: type[Claim], instance: Claim, **kwargs: object) -> None:
+        seen.append(instance.__dict__.get("id"))
+
+    post_init.connect(receiver, sender=Claim)
+    try:
+        with time_machine.travel(start + dt.timedelta(days=8), tick=False):
+            assert close_consent_windows() == 1
+    finally:
+        post_init.disconnect(receiver, sender=Claim)
+
+    assert claim.pk in seen
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.ASSOCIATED
