@@ -61,14 +61,20 @@ class Message:
         return self.to if isinstance(self.to, str) else "\n".join(self.to)
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _encode(value: Any) -> Any:
+    # Most values are plain: an exact type check first (a beat job encodes 100,000 contexts).
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dt.datetime):
         return {"$datetime": value.isoformat()}
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):
         return {str(k): _encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_encode(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
+    if value is None or isinstance(value, str | int | float | bool):  # subclasses: str enums, …
         return value
     raise TypeError(f"outbox context values must be plain data, not {type(value).__name__}")
 
