@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -61,6 +62,10 @@ def _claim(pk: int) -> Claim:
 
 def _errors(exc: ValidationError) -> str:
     return " ".join(str(m) for m in exc.messages)
+
+
+def _form_errors(form: forms.Form) -> str:
+    return " ".join(str(e) for errors in form.errors.values() for e in errors)
 
 
 def _context(request: HttpRequest, model_admin: admin.ModelAdmin, claim: Claim | None, **extra: Any) -> dict:
@@ -163,7 +168,7 @@ def comment(request: HttpRequest, model_admin: admin.ModelAdmin, object_id: int)
     claim = _claim(object_id)
     form = CommentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        messages.error(request, _form_errors(form))
         return _back(claim.pk)
     try:
         workflow.add_comment(
@@ -227,7 +232,7 @@ def consent_notice(request: HttpRequest, model_admin: admin.ModelAdmin, object_i
     claim = _claim(object_id)
     form = ConsentNoticeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        messages.error(request, _form_errors(form))
         return _back(claim.pk)
     try:
         notice = resend_notice(claim.pk, by=request.user, **form.cleaned_data)
