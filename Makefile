@@ -16,12 +16,17 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# Every step of `run` sees one PORT and one SITE_URL (links in mail and in seed_demo's printout):
+# SITE_URL if set, else the port served. Set here because honcho hands each Procfile entry a PORT
+# of its own (worker PORT+100, beat PORT+200), which the worker must not build links from.
+RUN_ENV = PORT=$(PORT) SITE_URL=$(or $(SITE_URL),http://127.0.0.1:$(PORT))
+
 # Install, migrate, load the demo, then web + Celery worker + Celery beat on embedded defaults.
 run: install
-	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py collectstatic --no-input -v 0
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	$(RUN_ENV) $(BIN)/python manage.py collectstatic --no-input -v 0
+	$(RUN_ENV) $(BIN)/honcho start -f Procfile
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

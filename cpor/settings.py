@@ -61,7 +61,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Base of every link in mail and in what `seed_demo` prints. Unset, it follows PORT (the port
+# `make run` serves on), so `make run PORT=8811` mails links that open on 8811.
+SITE_URL = (env_str("SITE_URL") or f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
 CPOR_ENVIRONMENT = env_str("CPOR_ENVIRONMENT", "development" if DEBUG else "production")
 
 INSTALLED_APPS = [

@@ -28,6 +28,7 @@ print(json.dumps({
     "broker": s.CELERY_BROKER_URL,
     "poe_backend": s.STORAGES["poe"]["BACKEND"],
     "poe_bucket": s.STORAGES["poe"].get("OPTIONS", {}).get("bucket_name"),
+    "site_url": s.SITE_URL,
 }))
 """
 
@@ -56,6 +57,25 @@ def test_the_defaults_need_no_variables(tmp_path: Path) -> None:
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["broker"] == "filesystem://"
     assert values["poe_backend"] == "django.core.files.storage.FileSystemStorage"
+
+
+def test_links_point_at_the_default_port_without_variables(tmp_path: Path) -> None:
+    assert report(tmp_path)["site_url"] == "http://127.0.0.1:8000"
+
+
+def test_links_follow_the_port_served(tmp_path: Path) -> None:
+    assert report(tmp_path, PORT="8811")["site_url"] == "http://127.0.0.1:8811"
+
+
+def test_a_site_url_that_is_set_wins_over_the_port(tmp_path: Path) -> None:
+    values = report(tmp_path, PORT="8811", SITE_URL="https://cpor.example.com/")
+    assert values["site_url"] == "https://cpor.example.com"
+
+
+def test_a_malformed_port_is_refused(tmp_path: Path) -> None:
+    result = import_settings(tmp_path, PORT="eighty")
+    assert result.returncode != 0
+    assert "PORT must be an integer" in result.stderr
 
 
 def test_debug_off_without_a_secret_key_refuses_to_start(tmp_path: Path) -> None:

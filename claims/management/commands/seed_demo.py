@@ -10,6 +10,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -58,7 +59,7 @@ class Command(BaseCommand):
                     TenantDomain.objects.update_or_create(domain=domain, defaults={"tenant": tenant})
             created = self._claims(people)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new claims)."))
-        self.stdout.write("Sign in at http://127.0.0.1:8000/ with password 'demo-password' as:")
+        self.stdout.write(f"Sign in at {settings.SITE_URL}/ with password {PASSWORD!r} as:")
         for email, _first, partner, role, group in ACCOUNTS:
             who = f"{partner}, {Membership.Role(role).label}" if partner else f"group {group!r} (admin)"
             self.stdout.write(f"  {email:26} {who}")
