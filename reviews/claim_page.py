@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
+from claims.history import HistoryEntry, history_entries
 from claims.models import Claim, ClaimEvent, Comment, PoeDocument, is_reviewer
 from claims.workflow import allowed_actions, is_lead
 from consent.models import ConsentRequest
 from reviews.checklist import checklist_of
 from reviews.competing import SUPERSEDABLE_STATUSES, competing_claims
 from reviews.forms import (
+    ApproveForm,
     AssignForm,
     ChecklistForm,
     CommentForm,
@@ -37,7 +40,19 @@ REVIEWER_ACTIONS: tuple[str, ...] = (
     "reopen",
     "uphold_rejection",
 )
+# What the buttons say: verbs, so no decision reads like the status tag it leads to.
+REVIEWER_VERBS: dict[str, Any] = {
+    "start_review": gettext_lazy("Start review"),
+    "approve": gettext_lazy("Approve"),
+    "request_information": gettext_lazy("Request information"),
+    "reject": gettext_lazy("Reject"),
+    "reopen": gettext_lazy("Accept dispute and reopen"),
+    "uphold_rejection": gettext_lazy("Uphold rejection"),
+}
+# A transition with a form opens a page first (its button ends in "…"); approving has no input but
+# a confirmation page, as it mails the customer at once.
 INPUT_FORMS: dict[str, type[TransitionForm]] = {
+    "approve": ApproveForm,
     "request_information": RequestInformationForm,
     "reject": RejectForm,
     "reopen": ReopenForm,
@@ -56,7 +71,13 @@ ASSIGNABLE_STATUSES = frozenset(
 
 
 def action_label(action: str) -> str:
+    """What happened, as history says it ("Review started")."""
     return str(ClaimEvent.Action(action).label)
+
+
+def verb_label(action: str) -> str:
+    """What the reviewer does, as a button says it ("Start review")."""
+    return str(REVIEWER_VERBS[action])
 
 
 def reviewer_actions(claim: Claim, user: Any) -> list[str]:
@@ -94,7 +115,7 @@ class ReviewPage:
     supersedes: list[Claim]  # the competitors approving this claim would end
     comments: list[Comment]
     comment_form: CommentForm
-    history: list[ClaimEvent]
+    history: list[HistoryEntry]
     consent_requests: list[ConsentRequest]
     consent_form: ConsentNoticeForm | None
     may_assign_self: bool
@@ -106,7 +127,10 @@ class ReviewPage:
 
 def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> ReviewPage:
     now = now or timezone.now()
-    buttons = [Button(a, action_label(a), a in INPUT_FORMS) for a in reviewer_actions(claim, user)]
+    buttons = [
+        Button(a, verb_label(a) + ("…" if a in INPUT_FORMS else ""), a in INPUT_FORMS)
+        for a in reviewer_actions(claim, user)
+    ]
     checklist = checklist_of(claim)
     competing = list(
         competing_claims(claim).select_related("partner").prefetch_related("products").order_by("pk")
@@ -124,12 +148,14 @@ def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> R
         ),
         documents=list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id")),
         checklist=checklist,
-        checklist_form=ChecklistForm(initial={"passed": checklist.passed}),
+        checklist_form=ChecklistForm(initial={"passed": checklist.passed, "missing": checklist.missing}),
         competing=competing,
         supersedes=[c for c in competing if c.status in SUPERSEDABLE_STATUSES],
         comments=list(claim.comments.select_related("author").order_by("created_at", "id")),
         comment_form=CommentForm(),
-        history=list(claim.events.select_related("actor", "email").order_by("created_at", "id")),
+        history=history_entries(
+            claim.events.select_related("actor", "email").order_by("created_at", "id"), reviewer_view=True
+        ),
         consent_requests=list(
             ConsentRequest.objects.filter(claim=claim)
             .select_related("email", "sent_by")

@@ -103,13 +103,40 @@ class CommentForm(forms.Form):
         return self.cleaned_data["visibility"] == self.PARTNER
 
 
+class ApproveForm(TransitionForm):
+    """No input: the page it renders on is the confirmation (a plain form, no script to confirm)."""
+
+
 class ChecklistForm(forms.Form):
+    """Per check: passes, missing, or neither (not looked at yet). Rendered as one row per check."""
+
     passed = forms.MultipleChoiceField(
         label=_("PoE checks passed"),
         choices=list(CHECKLIST_ITEMS.items()),
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    missing = forms.MultipleChoiceField(
+        label=_("Missing from the PoE"),
+        choices=list(CHECKLIST_ITEMS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if set(cleaned.get("passed", ())) & set(cleaned.get("missing", ())):
+            raise ValidationError(_("A check cannot both pass and be missing."), code="both")
+        return cleaned
+
+    def rows(self) -> list[tuple[str, Any, Any]]:
+        """(check label, its "passes" checkbox, its "missing" checkbox), in checklist order."""
+        return [
+            (str(label), passed, missing)
+            for (_code, label), passed, missing in zip(
+                CHECKLIST_ITEMS.items(), self["passed"], self["missing"], strict=True
+            )
+        ]
 
 
 def reviewer_choices() -> QuerySet[Any]:

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from claims.models import Claim, InformationRequestReason
 
 # The PoE checklist asks, for each reason an information request can give, whether the PoE is fine
-# on that point. An unticked item is what the reviewer would ask the partner for.
+# on that point. An item the reviewer marks as missing is what they would ask the partner for; an
+# item not looked at yet is neither (an untouched checklist suggests no reason at all).
 CHECKLIST_ITEMS: dict[str, str] = {
     InformationRequestReason.MISSING_ALL_POE: _("PoE is present and pertains to this claim"),
     InformationRequestReason.MISSING_CUSTOMER_ACKNOWLEDGMENT: _("The customer's signature is on the PoE"),
@@ -21,10 +22,14 @@ CHECKLIST_ITEMS: dict[str, str] = {
 
 
 class ReviewChecklist(models.Model):
-    """The reviewer's PoE checklist of one claim: which checks passed (codes of `CHECKLIST_ITEMS`)."""
+    """The reviewer's PoE checklist of one claim: which checks passed and which the PoE is missing.
+
+    Both hold codes of `CHECKLIST_ITEMS`, never the same code twice; an item in neither is unchecked.
+    """
 
     claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="review_checklist")
     passed = models.JSONField(default=list, blank=True)
+    missing = models.JSONField(default=list, blank=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -33,8 +38,8 @@ class ReviewChecklist(models.Model):
 
     @property
     def failed(self) -> list[str]:
-        """The information-request reasons whose check did not pass, in checklist order."""
-        return [code for code in CHECKLIST_ITEMS if code not in self.passed]
+        """The information-request reasons the reviewer marked as missing, in checklist order."""
+        return [code for code in CHECKLIST_ITEMS if code in self.missing]
 
 
 class SlaDigest(models.Model):

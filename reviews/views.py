@@ -33,7 +33,8 @@ from claims.models import Claim, PoeDocument, is_reviewer
 from claims.workflow import TransitionRefused
 from consent.services import resend_notice
 from reviews.checklist import checklist_of, save_checklist
-from reviews.claim_page import INPUT_FORMS, PREVIEW_KINDS, REVIEWER_ACTIONS, action_label
+from reviews.claim_page import INPUT_FORMS, PREVIEW_KINDS, REVIEWER_ACTIONS, action_label, verb_label
+from reviews.competing import SUPERSEDABLE_STATUSES, competing_claims
 from reviews.forms import AssignForm, ChecklistForm, CommentForm, ConsentNoticeForm
 from reviews.sla import overview
 
@@ -135,7 +136,7 @@ def transition(
 
 def _refusal(claim: Claim, action: str) -> str:
     return _("“%(action)s” is not possible for you on this claim now (it is %(status)s).") % {
-        "action": action_label(action),
+        "action": verb_label(action),
         "status": claim.get_status_display(),
     }
 
@@ -143,6 +144,12 @@ def _refusal(claim: Claim, action: str) -> str:
 def _transition_form(
     request: HttpRequest, model_admin: admin.ModelAdmin, claim: Claim, action: str, form: Any
 ) -> TemplateResponse:
+    extra: dict[str, Any] = {}
+    if action == "approve":
+        # The confirmation names what approving sets off: the consent mail now, and competitors ended.
+        extra["supersedes"] = [
+            c for c in competing_claims(claim).order_by("pk") if c.status in SUPERSEDABLE_STATUSES
+        ]
     return TemplateResponse(
         request,
         "admin/reviews/transition_form.html",
@@ -150,10 +157,11 @@ def _transition_form(
             request,
             model_admin,
             claim,
-            title=_("%(action)s: claim #%(pk)s") % {"action": action_label(action), "pk": claim.pk},
+            title=_("%(action)s: claim #%(pk)s") % {"action": verb_label(action), "pk": claim.pk},
             action=action,
-            action_label=action_label(action),
+            action_label=verb_label(action),
             form=form,
+            **extra,
         ),
     )
 
@@ -192,10 +200,18 @@ def checklist(request: HttpRequest, model_admin: admin.ModelAdmin, object_id: in
     claim = _claim(object_id)
     form = ChecklistForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose checklist items from the list."))
+        if form.has_error("__all__", "both"):
+            messages.error(request, _form_errors(form))
+        else:
+            messages.error(request, _("Choose checklist items from the list."))
         return _back(claim.pk)
     try:
-        save_checklist(claim.pk, by=request.user, passed=form.cleaned_data["passed"])
+        save_checklist(
+            claim.pk,
+            by=request.user,
+            passed=form.cleaned_data["passed"],
+            missing=form.cleaned_data["missing"],
+        )
     except TransitionRefused as exc:
         messages.error(request, str(exc))
     else:

@@ -3,6 +3,7 @@ assignment and the full history — each kept through the workflow and shown bac
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -16,7 +17,7 @@ from claims.models import Claim, ClaimEvent, Comment, PoeDocument
 from consent.models import ConsentRequest
 from cpor import outbox
 from cpor.models import OutboundEmail
-from reviews.models import ReviewChecklist
+from reviews.models import CHECKLIST_ITEMS, ReviewChecklist
 from tests.factories import claim_in, docx_upload, manager_of, png_upload, reviewer
 
 from .admin_pages import (
@@ -124,22 +125,56 @@ def test_the_checklist_is_kept_recorded_internally_and_feeds_the_information_req
     rita = reviewer()
     client = client_for(rita)
 
-    saved = client.post(checklist_url(claim), {"passed": ["missing_all_poe", "missing_partner_solution"]})
-    again = client.post(checklist_url(claim), {"passed": ["missing_all_poe", "missing_partner_solution"]})
+    marks = {"passed": ["missing_all_poe", "missing_partner_solution"], "missing": ["missing_or_old_dates"]}
+    saved = client.post(checklist_url(claim), marks)
+    again = client.post(checklist_url(claim), marks)
     html = client.get(page(claim)).content.decode()
     form = client.get(button(claim, "request_information")).content.decode()
 
     assert saved.status_code == again.status_code == 302
     checklist = ReviewChecklist.objects.get(claim=claim)
-    assert (checklist.passed, checklist.updated_by) == (["missing_all_poe", "missing_partner_solution"], rita)
+    assert (checklist.passed, checklist.missing, checklist.updated_by) == (
+        ["missing_all_poe", "missing_partner_solution"],
+        ["missing_or_old_dates"],
+        rita,
+    )
     events = ClaimEvent.objects.filter(claim=claim, action="checklist")
     assert events.count() == 1  # saving the same ticks again records nothing
     assert events.get().partner_visible is False
     assert 'value="missing_all_poe" id="id_passed_0" checked' in html
     assert 'value="missing_products" id="id_passed_4" checked' not in html
-    # The unticked checks are the reasons the request form suggests.
-    assert 'value="missing_customer_acknowledgment" id="id_reasons_1" checked' in form
-    assert 'value="missing_all_poe" id="id_reasons_0" checked' not in form
+    assert 'value="missing_or_old_dates" id="id_missing_2" checked' in html
+    # Only what was marked missing is suggested: neither the passed nor the unmarked checks.
+    assert ticked_reasons(form) == ["missing_or_old_dates"]
+
+
+def ticked_reasons(html: str) -> list[str]:
+    return re.findall(r'name="reasons" value="([a-z_]+)"[^>]*checked', html)
+
+
+def test_with_nothing_marked_missing_the_information_request_suggests_no_reason() -> None:
+    untouched = claim_in(S.UNDER_REVIEW)
+    all_passed = claim_in(S.UNDER_REVIEW)
+    client = client_for(reviewer())
+    client.post(checklist_url(all_passed), {"passed": list(CHECKLIST_ITEMS)})
+
+    for claim in (untouched, all_passed):
+        form = client.get(button(claim, "request_information")).content.decode()
+        assert 'name="reasons"' in form
+        assert ticked_reasons(form) == []
+
+
+def test_a_check_cannot_both_pass_and_be_missing() -> None:
+    claim = claim_in(S.UNDER_REVIEW)
+    client = client_for(reviewer())
+    before = stored()
+
+    response = client.post(
+        checklist_url(claim), {"passed": ["missing_products"], "missing": ["missing_products"]}
+    )
+
+    assert messages_of(response) == ["A check cannot both pass and be missing."]
+    assert stored() == before
 
 
 def test_an_unknown_checklist_item_is_refused() -> None:
