@@ -31,6 +31,7 @@ from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
 from claims import notifications
 from claims.actors import CUSTOMER, SYSTEM, Actor
 from claims.documents import store_document
+from claims.history import STARTED_FROM
 from claims.models import (
     LEAD_GROUP,
     Claim,
@@ -126,6 +127,17 @@ def _lock(claim: Claim | int, *, skip_locked: bool = False) -> Claim:
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     return {key: [before.get(key), after.get(key)] for key in after if before.get(key) != after.get(key)}
+
+
+def _reasons_given(claim: Claim, action: str) -> dict[str, list[Any]]:
+    """The reasons the transition `action` just set on `claim` (a request's, a rejection's)."""
+    if claim.status == Claim.Status.PARTNER_ACTION_REQUIRED:
+        names: tuple[str, ...] = ("information_request_reasons",)
+    elif claim.status == Claim.Status.REJECTED and action != "uphold_rejection":
+        names = ("rejection_reason", "rejection_sub_reasons")
+    else:
+        return {}
+    return {name: [None, getattr(claim, name)] for name in names if getattr(claim, name)}
 
 
 def record_event(
@@ -255,6 +267,10 @@ def _transition(
             locked.save()
             _claims_changed([locked.partner_id])
             diff = _diff(before, locked.snapshot())
+            # The reasons a person's transition was made for, as codes the history shows as labels
+            # (the system's are in its own words, and its sweeps write the same events in bulk).
+            if not isinstance(by, Actor):
+                diff.update(_reasons_given(locked, action))
             if stored:
                 diff["documents_added"] = [doc.original_name for doc in stored]
             event = record_event(
@@ -550,8 +566,9 @@ def copy_claim(claim: Claim | int, *, by: Any) -> Claim:
             action=ClaimEvent.Action.CREATE,
             now=now,
             to_status=copy.status,
-            diff=_diff({}, copy.snapshot()),
-            note=_("Started from claim #%(pk)s.") % {"pk": source.pk},
+            diff={**_diff({}, copy.snapshot()), "copied_from": [None, source.pk]},
+            # English, the history's stable key: the page shows it in the reader's language.
+            note=STARTED_FROM % {"pk": source.pk},
         )
     return copy
 

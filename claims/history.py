@@ -1,0 +1,200 @@
+"""A claim's history in people's words, for the partner's claim page and the reviewer's admin page.
+
+Events store codes (statuses, product codes, reason codes, field names) so that history reads in the
+viewer's language whenever it is shown: this module turns them into labels — product names, choice
+labels, "old → new" — in one place, for both perspectives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from claims.models import (
+    Claim,
+    ClaimEvent,
+    InformationRequestReason,
+    InsufficientPoeSubReason,
+    Product,
+    RejectionReason,
+    WithdrawReason,
+)
+
+S = Claim.Status
+
+# Stored in English (a stable key), translated when shown; the claim's number is also in the diff.
+STARTED_FROM = gettext_noop("Started from claim #%(pk)s.")
+_STARTED_FROM_NOTE = re.compile(r"^Started from claim #(\d+)\.$")
+
+# Keys a transition writes beside the field diff: the reasons it was made for.
+REASON_KEYS: dict[str, Any] = {
+    "information_request_reasons": InformationRequestReason,
+    "rejection_reason": RejectionReason,
+    # Sub-reasons of a rejection, or the partner's reason for withdrawing (codes do not overlap).
+    "rejection_sub_reasons": (InsufficientPoeSubReason, WithdrawReason),
+}
+
+
+@dataclass
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class HistoryEntry:
+    at: dt.datetime
+    who: str
+    action: str
+    from_status: str
+    to_status: str
+    note: str
+    changes: list[Change]
+    recipient: str = ""
+    event: ClaimEvent | None = field(default=None, repr=False)
+
+
+def author_label(kind: str, user: Any) -> str:
+    """Partners see their colleagues by email, and Microsoft's people by role only."""
+    if kind == ClaimEvent.ActorKind.PARTNER:
+        return user.email if user is not None else _("Partner")
+    if kind == ClaimEvent.ActorKind.REVIEWER:
+        return _("PoE reviewer")
+    if kind == ClaimEvent.ActorKind.CUSTOMER:
+        return _("Customer")
+    return _("CPOR")
+
+
+def status_label(value: str) -> str:
+    return str(S(value).label) if value in S.values else value
+
+
+def product_names_for(events: Iterable[ClaimEvent]) -> dict[str, str]:
+    """Names of every product code the events' diffs mention (one query; none when none is named),
+    so a product since removed from the claim or the catalogue still reads by its name."""
+    codes: set[str] = set()
+    for event in events:
+        for value in (event.diff or {}).get("products") or ():
+            if isinstance(value, list):
+                codes.update(str(code) for code in value)
+    if not codes:
+        return {}
+    return dict(Product.objects.filter(code__in=codes).values_list("code", "name"))
+
+
+def history_entries(
+    events: Iterable[ClaimEvent], *, product_names: dict[str, str] | None = None, reviewer_view: bool = False
+) -> list[HistoryEntry]:
+    """Each event in words. Partners see Microsoft's people by role; reviewers see everybody by email."""
+    events = list(events)
+    if product_names is None:
+        product_names = product_names_for(events)
+    return [_entry(event, product_names, reviewer_view=reviewer_view) for event in events]
+
+
+def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: bool) -> HistoryEntry:
+    diff = event.diff or {}
+    changes: list[Change] = []
+    for key, values in sorted(diff.items()):
+        if key in ("status", "copied_from"):
+            continue
+        if key in ("documents_added", "documents_removed"):
+            label = _("Documents added") if key == "documents_added" else _("Documents removed")
+            changes.append(Change(label, "", ", ".join(str(v) for v in values or ())))
+            continue
+        pair = list(values) if isinstance(values, list | tuple) else [None, values]
+        before, after = (pair + [None, None])[:2]
+        shown_before, shown_after = _shown(key, before, product_names), _shown(key, after, product_names)
+        if shown_before or shown_after:
+            changes.append(Change(field_label(key), shown_before, shown_after))
+    recipient = ""
+    note = event.note
+    if event.action == ClaimEvent.Action.NOTIFICATION:
+        kind, _arrow, recipient = note.rpartition("→")
+        recipient = recipient.strip() if _arrow else ""
+        kind = kind.strip()
+        # Partners read whom it was sent to; reviewers also read what it was about.
+        known = reviewer_view and kind in ClaimEvent.Action.values
+        note = str(ClaimEvent.Action(kind).label) if known else ""
+    elif event.action == ClaimEvent.Action.CREATE:
+        note = _started_from(diff, note)
+    if reviewer_view:
+        who = str(event.get_actor_kind_display())
+        if event.actor is not None:
+            who = f"{who} · {event.actor.email}"
+    else:
+        who = author_label(event.actor_kind, event.actor)
+    return HistoryEntry(
+        at=event.created_at,
+        who=who,
+        action=str(event.get_action_display()),
+        from_status=status_label(event.from_status) if event.from_status else "",
+        to_status=status_label(event.to_status) if event.to_status else "",
+        note=note,
+        changes=changes,
+        recipient=recipient,
+        event=event,
+    )
+
+
+def _started_from(diff: dict[str, Any], note: str) -> str:
+    """ "Started from claim #11." in the viewer's language (older events hold the English note only)."""
+    source = diff.get("copied_from")
+    pk = source[-1] if isinstance(source, list) and source else source
+    if pk is None:
+        match = _STARTED_FROM_NOTE.match(note.strip())
+        if match is None:
+            return note
+        pk = match.group(1)
+    return _(STARTED_FROM) % {"pk": pk}
+
+
+def field_label(name: str) -> str:
+    labels = {
+        "information_request_reasons": _("Reasons for the request"),
+        "rejection_reason": _("Rejection reason"),
+        "rejection_sub_reasons": _("Rejection details"),
+        "assigned_reviewer": _("Assigned reviewer"),
+    }
+    if name in labels:
+        return labels[name]
+    try:
+        return capfirst(str(Claim._meta.get_field(name).verbose_name))
+    except FieldDoesNotExist:  # a key written by another part of the workflow
+        return name.replace("_", " ")
+
+
+def _choice_label(key: str, value: Any) -> str:
+    choices = REASON_KEYS.get(key)
+    if choices is None:
+        try:
+            labels = dict(Claim._meta.get_field(key).flatchoices)
+        except FieldDoesNotExist:
+            labels = {}
+    else:
+        labels = {}
+        for group in choices if isinstance(choices, tuple) else (choices,):
+            labels.update(group.choices)
+    return str(labels.get(value, value))
+
+
+def _shown(key: str, value: Any, product_names: dict[str, str]) -> str:
+    """A history value in words: product names, choice labels; "" for nothing."""
+    if value is None or value == "" or value == []:
+        return ""
+    if key == "products" and isinstance(value, list):
+        return ", ".join(sorted(product_names.get(code, code) for code in value))
+    if isinstance(value, list):
+        return ", ".join(_choice_label(key, v) for v in value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return _choice_label(key, value)
