@@ -199,6 +199,17 @@ CLAIM_FORM_FIELDS = LEADING_FIELDS + sorted(
 )
 
 
+# Fields a draft may leave empty but that `Claim.submission_problems` asks for before submitting: the
+# form marks them "needed to submit" (the technical contact only for Dynamics 365, said in its help).
+NEEDED_TO_SUBMIT = (
+    "customer_contact_name",
+    "customer_contact_email",
+    "partner_contact_name",
+    "partner_contact_email",
+    "work_description",
+)
+
+
 class ClaimForm(forms.ModelForm):
     """The partner fields of a claim, only those the claim's state lets the partner change.
 
@@ -266,6 +277,9 @@ class ClaimForm(forms.ModelForm):
             self.fields["products"].required = True
         if area != SolutionArea.BUSINESS_APPLICATIONS:
             self.fields.pop("subscription_id", None)
+        for name in NEEDED_TO_SUBMIT:
+            if name in self.fields:
+                self.fields[name].needed_to_submit = True
         for name in ("customer_contact_email", "technical_contact_email", "partner_contact_email"):
             if name in self.fields:
                 self.fields[name].widget.attrs.setdefault("autocomplete", "off")
@@ -430,6 +444,12 @@ class WithdrawForm(forms.Form):
         required=False,
         max_length=MAX_TEXT,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": MAX_TEXT}),
+    )
+    # The confirmation is a box to tick, not a script dialog: it works without JavaScript and under
+    # a strict Content Security Policy.
+    confirm = forms.BooleanField(
+        label=_("Yes, withdraw this claim. I understand that a withdrawn claim cannot be disputed."),
+        error_messages={"required": _("Tick the box to confirm that you withdraw the claim.")},
     )
 
 

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.core.validators import MaxLengthValidator
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -573,9 +574,26 @@ class Claim(FSMModelMixin, models.Model):
             problems.append(str(_("Dynamics 365 workloads need a technical contact (name and email).")))
         if not self.work_description.strip():
             problems.append(str(_("Describe the work you did for the customer.")))
-        if self.pk and self.duplicates().exists():
+        # A list of claims may have asked the database once for all (`with_duplicate_flag`).
+        duplicate = getattr(self, "has_duplicate", None)
+        if duplicate is None:
+            duplicate = bool(self.pk) and self.duplicates().exists()
+        if duplicate:
             problems.append(has_no_duplicate.refusal(self))
         return problems
+
+    @classmethod
+    def with_duplicate_flag(cls, claims: models.QuerySet[Claim]) -> models.QuerySet[Claim]:
+        """`claims`, each annotated `has_duplicate`: the rule of `duplicates()` as one subquery."""
+        shared = cls.products.through.objects.filter(claim_id=OuterRef(OuterRef("pk"))).values("product_id")
+        others = cls.objects.filter(
+            partner_id=OuterRef("partner_id"),
+            customer_tenant_id=OuterRef("customer_tenant_id"),
+            activity=OuterRef("activity"),
+            status__in=cls.LIVE_STATUSES,
+            products__in=shared,
+        ).exclude(pk=OuterRef("pk"))
+        return claims.annotate(has_duplicate=Exists(others))
 
     def duplicates(self) -> models.QuerySet[Claim]:
         """This partner's other live claims on the same tenant, activity and any of the same products."""

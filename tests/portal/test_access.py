@@ -59,6 +59,7 @@ def payload() -> dict[str, Any]:
         "submit-tenant": "on",
         "resubmit-comment": "answer",
         "withdraw-reason": "wrong_mpn",
+        "withdraw-confirm": "on",
         "dispute-justification": "because",
         "comment-body": "hello",
         "upload-files": pdf_upload("more.pdf"),

@@ -138,7 +138,7 @@ def test_edit_after_submit_changes_only_the_allowed_fields(manager: Any, manager
     edit = ClaimEvent.objects.get(claim=claim, action="edit")
     assert edit.diff["customer_contact_name"] == ["Nina North", "Nora New"]
     html = page(manager_client, claim)
-    assert "Nora New" in html and "customer contact name" in html  # the diff in History
+    assert "Nora New" in html and "Customer contact name" in html  # the diff in History
 
 
 def test_resubmit_needs_a_comment_or_a_document(manager: Any, manager_client: Client) -> None:
@@ -172,6 +172,15 @@ def test_withdraw_needs_a_reason(manager: Any, manager_client: Client) -> None:
     assert response.status_code == 400
     assert Claim.objects.get(pk=claim.pk).status == S.SUBMITTED
     response = post(manager_client, "claims:withdraw", claim, {"withdraw-reason": "no_longer_working"})
+    assert response.status_code == 400
+    assert "Tick the box to confirm that you withdraw the claim." in response.content.decode()
+    assert Claim.objects.get(pk=claim.pk).status == S.SUBMITTED
+    response = post(
+        manager_client,
+        "claims:withdraw",
+        claim,
+        {"withdraw-reason": "no_longer_working", "withdraw-confirm": "on"},
+    )
     assert response.status_code == 302
     claim.refresh_from_db()
     assert claim.status == S.REJECTED and claim.rejection_reason == "partner_request"

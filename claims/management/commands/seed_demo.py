@@ -39,12 +39,14 @@ ACCOUNTS = [
 ]
 
 TENANTS = [
-    (NORTHWIND, "Northwind Traders", ["northwind.example", "northwindtraders.example"]),
-    (TAILSPIN, "Tailspin Toys", ["tailspin.example"]),
-    (ADVENTURE, "Adventure Works", ["adventure-works.example"]),
-    (WINGTIP, "Wingtip Toys", ["wingtip.example"]),
-    (LITWARE, "Litware Inc.", ["litware.example"]),
+    (NORTHWIND, "Northwind Traders", "northwind.example"),
+    (TAILSPIN, "Tailspin Toys", "tailspin.example"),
+    (ADVENTURE, "Adventure Works", "adventure-works.example"),
+    (WINGTIP, "Wingtip Toys", "wingtip.example"),
+    (LITWARE, "Litware Inc.", "litware.example"),
 ]
+# Each demo tenant has one verified domain, and every claim on the tenant names it.
+CUSTOMERS = {tenant_id: (name, domain) for tenant_id, name, domain in TENANTS}
 
 
 class Command(BaseCommand):
@@ -53,10 +55,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             people = self._people()
-            for tenant_id, name, domains in TENANTS:
+            for tenant_id, name, domain in TENANTS:
                 tenant, _ = Tenant.objects.update_or_create(tenant_id=tenant_id, defaults={"name": name})
-                for domain in domains:
-                    TenantDomain.objects.update_or_create(domain=domain, defaults={"tenant": tenant})
+                TenantDomain.objects.update_or_create(domain=domain, defaults={"tenant": tenant})
             created = self._claims(people)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new claims)."))
         self.stdout.write(f"Sign in at {settings.SITE_URL}/ with password {PASSWORD!r} as:")
@@ -109,7 +110,7 @@ class Command(BaseCommand):
                 alice,
                 contoso,
                 "Northwind — Dynamics 365 Sales rollout (ready to submit)",
-                _ba(NORTHWIND, "Northwind Traders", "northwind.example", "usage"),
+                _ba(NORTHWIND, "usage"),
                 ["d365-sales"],
                 [],
             ),
@@ -117,7 +118,7 @@ class Command(BaseCommand):
                 alice,
                 contoso,
                 "Tailspin — Teams adoption",
-                _m365(TAILSPIN, "Tailspin Toys", "tailspin.example"),
+                _m365(TAILSPIN),
                 ["m365-teams", "m365-teams-phone"],
                 [("submit", alice, {})],
             ),
@@ -125,7 +126,7 @@ class Command(BaseCommand):
                 alice,
                 contoso,
                 "Adventure Works — Power Apps field inspections",
-                _ba(ADVENTURE, "Adventure Works", "adventure-works.example", "presales"),
+                _ba(ADVENTURE, "presales"),
                 ["power-apps"],
                 [("submit", alice, {}), ("start_review", rita, {})],
             ),
@@ -133,7 +134,7 @@ class Command(BaseCommand):
                 alice,
                 contoso,
                 "Wingtip — Customer Service pilot",
-                _ba(WINGTIP, "Wingtip Toys", "wingtip.example", "usage"),
+                _ba(WINGTIP, "usage"),
                 ["d365-customer-service"],
                 [
                     ("submit", alice, {}),
@@ -152,7 +153,7 @@ class Command(BaseCommand):
                 alice,
                 contoso,
                 "Litware — Exchange Online migration",
-                _m365(LITWARE, "Litware Inc.", "litware.example"),
+                _m365(LITWARE),
                 ["m365-exchange-online"],
                 [("submit", alice, {}), ("start_review", rita, {}), ("approve", rita, {})],
             ),
@@ -160,7 +161,7 @@ class Command(BaseCommand):
                 alice,
                 contoso,
                 "Northwind — Intune rollout",
-                _m365(NORTHWIND, "Northwind Traders", "northwindtraders.example"),
+                _m365(NORTHWIND),
                 ["m365-intune"],
                 [
                     ("submit", alice, {}),
@@ -173,7 +174,7 @@ class Command(BaseCommand):
                 alice,
                 contoso,
                 "Tailspin — Business Central finance",
-                _ba(TAILSPIN, "Tailspin Toys", "tailspin.example", "revenue_association"),
+                _ba(TAILSPIN, "revenue_association"),
                 ["d365-business-central"],
                 [
                     ("submit", alice, {}),
@@ -192,7 +193,7 @@ class Command(BaseCommand):
                 alice,
                 contoso,
                 "Adventure Works — Power BI reporting",
-                _ba(ADVENTURE, "Adventure Works", "adventure-works.example", "usage"),
+                _ba(ADVENTURE, "usage"),
                 ["power-bi"],
                 [
                     ("submit", alice, {}),
@@ -213,7 +214,7 @@ class Command(BaseCommand):
                 carol,
                 fabrikam,
                 "Litware — Teams Phone",
-                _m365(LITWARE, "Litware Inc.", "litware.example", language="tr"),
+                _m365(LITWARE, language="tr"),
                 ["m365-teams-phone"],
                 [("submit", carol, {}), ("start_review", leo, {})],
             ),
@@ -221,7 +222,7 @@ class Command(BaseCommand):
                 carol,
                 fabrikam,
                 "Wingtip — Field Service",
-                _ba(WINGTIP, "Wingtip Toys", "wingtip.example", "usage", language="tr"),
+                _ba(WINGTIP, "usage", language="tr"),
                 ["d365-field-service"],
                 [("submit", carol, {})],
             ),
@@ -256,7 +257,8 @@ class Command(BaseCommand):
         return created
 
 
-def _ba(tenant: uuid.UUID, customer: str, domain: str, activity: str, language: str = "en") -> dict[str, Any]:
+def _ba(tenant: uuid.UUID, activity: str, language: str = "en") -> dict[str, Any]:
+    customer, domain = CUSTOMERS[tenant]
     return {
         "solution_area": "business_applications",
         "activity": activity,
@@ -270,7 +272,8 @@ def _ba(tenant: uuid.UUID, customer: str, domain: str, activity: str, language: 
     }
 
 
-def _m365(tenant: uuid.UUID, customer: str, domain: str, language: str = "en") -> dict[str, Any]:
+def _m365(tenant: uuid.UUID, language: str = "en") -> dict[str, Any]:
+    customer, domain = CUSTOMERS[tenant]
     return {
         "solution_area": "microsoft_365",
         "activity": "usage",
