@@ -448,7 +448,7 @@ class WithdrawForm(forms.Form):
     # The confirmation is a box to tick, not a script dialog: it works without JavaScript and under
     # a strict Content Security Policy.
     confirm = forms.BooleanField(
-        label=_("Yes, withdraw this claim. I understand that a withdrawn claim cannot be disputed."),
+        label=_("Yes, withdraw this claim"),
         error_messages={"required": _("Tick the box to confirm that you withdraw the claim.")},
     )
 

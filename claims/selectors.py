@@ -16,16 +16,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Aggregate, CharField, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from claims.history import HistoryEntry, history_entries
 from claims.models import (
+    NOT_DISPUTABLE,
     Activity,
     Claim,
-    ClaimEvent,
     Comment,
     InformationRequestReason,
     InsufficientPoeSubReason,
@@ -39,6 +40,7 @@ from claims.models import (
 from cpor.business_days import business_days_between
 
 S = Claim.Status
+REQUEST = "request_information"
 PAGE_SIZE = 25
 
 # The partner's own deadlines count business days when they were set in business days.
@@ -445,26 +447,85 @@ def products_for_filter() -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------------------------------------
+# What needs the partner now (the top of the dashboard)
+
+NEEDS_LIMIT = 10  # of each kind; the full list is one status filter away
+DISPUTE_WINDOW_WARNING = dt.timedelta(days=7)
+
+
+@dataclass
+class WaitingClaim:
+    pk: int
+    name: str
+    customer_name: str
+    status: str
+    deadline: Deadline | None
+
+
+@dataclass
+class NeedsAttention:
+    """Claims waiting on the partner: an information request to answer, a dispute window closing
+    within seven days, drafts ready to submit."""
+
+    answer: list[WaitingClaim]
+    disputes_closing: list[WaitingClaim]
+    ready_drafts: list[WaitingClaim]
+
+    def __bool__(self) -> bool:
+        return bool(self.answer or self.disputes_closing or self.ready_drafts)
+
+
+def needs_attention(partner_id: int, *, now: dt.datetime | None = None) -> NeedsAttention:
+    """Three queries however many claims: the claims with a partner deadline (requests to answer,
+    dispute windows closing), then the newest drafts with their products and documents, which the
+    claim's own `submission_problems` judges (duplicates asked for all drafts in the same query)."""
+    now = now or timezone.now()
+    columns = ("id", "name", "customer_name", "status", "partner_response_due_at", "dispute_window_ends_at")
+    due = partner_claims(partner_id).filter(
+        Q(status=S.PARTNER_ACTION_REQUIRED)
+        | Q(
+            status=S.REJECTED,
+            dispute_window_ends_at__gt=now,
+            dispute_window_ends_at__lte=now + DISPUTE_WINDOW_WARNING,
+        )
+        & ~Q(rejection_reason__in=NOT_DISPUTABLE)
+    )
+    answer: list[WaitingClaim] = []
+    closing: list[WaitingClaim] = []
+    soonest_first = due.order_by(Coalesce("partner_response_due_at", "dispute_window_ends_at"), "id")
+    for values in soonest_first.values_list(*columns):
+        claim = dict(zip(columns, values, strict=True))
+        field_name = Claim.DEADLINE_BY_STATUS.get(claim["status"])
+        item = WaitingClaim(
+            pk=claim["id"],
+            name=claim["name"],
+            customer_name=claim["customer_name"],
+            status=claim["status"],
+            deadline=deadline_in_words(
+                claim["status"], field_name, claim[field_name] if field_name else None, now
+            ),
+        )
+        target = answer if claim["status"] == S.PARTNER_ACTION_REQUIRED else closing
+        if len(target) < NEEDS_LIMIT:
+            target.append(item)
+    drafts = Claim.with_duplicate_flag(
+        partner_claims(partner_id)
+        .filter(status=S.EDITING)
+        .order_by("-updated_at", "-id")
+        .prefetch_related(
+            "products", Prefetch("documents", queryset=PoeDocument.objects.only("id", "claim_id"))
+        )
+    )[:NEEDS_LIMIT]
+    ready = [
+        WaitingClaim(pk=d.pk, name=d.name, customer_name=d.customer_name, status=d.status, deadline=None)
+        for d in drafts
+        if not d.submission_problems()
+    ]
+    return NeedsAttention(answer=answer, disputes_closing=closing, ready_drafts=ready)
+
+
+# ---------------------------------------------------------------------------------------------
 # The claim page
-
-
-@dataclass
-class Change:
-    label: str
-    before: str
-    after: str
-
-
-@dataclass
-class HistoryEntry:
-    at: dt.datetime
-    who: str
-    action: str
-    from_status: str
-    to_status: str
-    note: str
-    changes: list[Change]
-    recipient: str = ""
 
 
 @dataclass
@@ -479,6 +540,11 @@ class ClaimPage:
     information_reasons: list[str]
     rejection_reason: str
     rejection_sub_reasons: list[str]
+    # The reviewer's words with the open information request (partner action required), and with
+    # the decision that upheld a rejection after a dispute (then final): "" when there is none.
+    information_request: str = ""
+    upheld_after_dispute: bool = False
+    upheld_note: str = ""
 
 
 def claim_for_partner(partner_id: int, pk: int) -> Claim | None:
@@ -497,13 +563,23 @@ def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
         claim.events.filter(partner_visible=True).select_related("actor").order_by("created_at", "id")
     )
     copies = list(Claim.objects.filter(copied_from=claim, partner_id=claim.partner_id).only("id", "name"))
-    product_names = {p.code: p.name for p in products}
+    moves = [e for e in events if e.to_status and e.from_status != e.to_status]
+    last_move = moves[-1] if moves else None
     return ClaimPage(
         claim=claim,
         products=products,
         documents=documents,
         comments=comments,
-        history=[_history_entry(e, product_names) for e in events],
+        history=history_entries(events),
+        information_request=last_move.note
+        if last_move and claim.status == S.PARTNER_ACTION_REQUIRED and last_move.action == REQUEST
+        else "",
+        upheld_after_dispute=bool(
+            last_move and claim.status == S.REJECTED and last_move.action == "uphold_rejection"
+        ),
+        upheld_note=last_move.note
+        if last_move and claim.status == S.REJECTED and last_move.action == "uphold_rejection"
+        else "",
         copies=copies,
         deadline=next_deadline(claim, now),
         information_reasons=choice_labels(claim.information_request_reasons, InformationRequestReason),
@@ -515,72 +591,6 @@ def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
             else InsufficientPoeSubReason,
         ),
     )
-
-
-def author_label(kind: str, user: Any) -> str:
-    """Partners see their colleagues by email, and Microsoft's people by role only."""
-    if kind == ClaimEvent.ActorKind.PARTNER:
-        return user.email if user is not None else _("Partner")
-    if kind == ClaimEvent.ActorKind.REVIEWER:
-        return _("PoE reviewer")
-    if kind == ClaimEvent.ActorKind.CUSTOMER:
-        return _("Customer")
-    return _("CPOR")
-
-
-def _status_label(value: str) -> str:
-    return str(S(value).label) if value in S.values else value
-
-
-def _history_entry(event: ClaimEvent, product_names: dict[str, str]) -> HistoryEntry:
-    changes: list[Change] = []
-    for key, values in sorted((event.diff or {}).items()):
-        if key == "status":
-            continue
-        if key in ("documents_added", "documents_removed"):
-            label = _("Documents added") if key == "documents_added" else _("Documents removed")
-            changes.append(Change(label, "", ", ".join(str(v) for v in values or ())))
-            continue
-        pair = list(values) if isinstance(values, list | tuple) else [None, values]
-        before, after = (pair + [None, None])[:2]
-        shown_before, shown_after = _shown(key, before, product_names), _shown(key, after, product_names)
-        if shown_before or shown_after:
-            changes.append(Change(_field_label(key), shown_before, shown_after))
-    recipient = ""
-    if event.action == ClaimEvent.Action.NOTIFICATION and "→" in event.note:
-        recipient = event.note.rsplit("→", 1)[1].strip()
-    return HistoryEntry(
-        at=event.created_at,
-        who=author_label(event.actor_kind, event.actor),
-        action=event.get_action_display(),
-        from_status=_status_label(event.from_status) if event.from_status else "",
-        to_status=_status_label(event.to_status) if event.to_status else "",
-        note="" if event.action == ClaimEvent.Action.NOTIFICATION else event.note,
-        changes=changes,
-        recipient=recipient,
-    )
-
-
-def _field_label(name: str) -> str:
-    try:
-        return str(Claim._meta.get_field(name).verbose_name)
-    except FieldDoesNotExist:  # a key written by another part of the workflow
-        return name
-
-
-def _shown(key: str, value: Any, product_names: dict[str, str]) -> str:
-    """A history value in words: product names, choice labels; "" for nothing."""
-    if value is None or value == "" or value == []:
-        return ""
-    if key == "products" and isinstance(value, list):
-        return ", ".join(product_names.get(code, code) for code in value)
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    try:
-        choices = dict(Claim._meta.get_field(key).flatchoices)
-    except FieldDoesNotExist:
-        choices = {}
-    return str(choices.get(value, value))
 
 
 # ---------------------------------------------------------------------------------------------

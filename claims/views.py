@@ -29,7 +29,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -55,6 +55,7 @@ from claims.workflow import TransitionRefused
 from cpor.ratelimit import client_ip, hit
 
 S = Claim.Status
+PANEL_ACTIONS = ("edit", "submit", "dispute", "copy", "withdraw", "delete")
 LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 PASSWORD_RESETS_PER_IP = 10  # per 15 minutes: enough for people, too few to flood inboxes
 
@@ -110,8 +111,7 @@ def _filter_form(request: HttpRequest) -> DashboardFilterForm:
     return DashboardFilterForm(request.GET, products=selectors.products_for_filter())
 
 
-CHART_ROW = 26  # px per status in the chart
-CHART_BAR = 290  # px of the longest bar
+CHART_BAR = 290  # units of the longest bar (each bar is drawn in a box of this width)
 
 
 @login_required
@@ -133,10 +133,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "form": form,
             "filters": filters,
             "board": board,
+            "needs": selectors.needs_attention(membership.partner_id),
             "statuses": _status_entries(board, query),
             # The filter form's HTML depends only on the query, the language and the catalogue: cached.
             "products_key": hashlib.md5(repr(form.products).encode(), usedforsecurity=False).hexdigest(),
-            "chart_height": CHART_ROW * len(board.counts),
+            "chart_bar": CHART_BAR,
             "export_query": query.urlencode(),
             "previous_query": _page_query(query, board.page - 1),
             "next_query": _page_query(query, board.page + 1),
@@ -155,7 +156,7 @@ def _status_entries(board: selectors.Dashboard, query: Any) -> list[dict[str, An
     """Each status with the link that filters on it and its bar in the chart (drawn server-side)."""
     most = max((c.count for c in board.counts), default=0)
     entries = []
-    for row, entry in enumerate(board.counts):
+    for entry in board.counts:
         link = query.copy()
         link["status"] = entry.status
         width = round(CHART_BAR * entry.count / most) if most else 0
@@ -163,13 +164,10 @@ def _status_entries(board: selectors.Dashboard, query: Any) -> list[dict[str, An
             {
                 "status": entry.status,
                 "label": entry.label,
-                "short_label": entry.label if len(entry.label) <= 34 else entry.label[:33] + "…",
                 "count": entry.count,
                 "count_text": number_format(entry.count, 0, force_grouping=True),
                 "href": "?" + link.urlencode(),
-                "y": row * CHART_ROW,
                 "width": width,
-                "text_x": width + 256,
             }
         )
     return entries
@@ -370,16 +368,18 @@ def _claim_page(
         "copy": manager and claim.status == S.REJECTED and not dispute_window_open(claim),
         "delete": manager and claim.status == S.EDITING,
         "edit": manager and bool(claim.editable_fields()),
-        "upload": manager and claim.may_add_documents,
+        # Answering an information request is one form (answer, PoE, resubmit): no second box.
+        "upload": manager and claim.may_add_documents and "resubmit" not in actions,
         "remove_document": manager and claim.status == S.EDITING,
-        "comment": manager and claim.status != S.EDITING,
+        "comment": manager and claim.status != S.EDITING and "resubmit" not in actions,
     }
     context = {
         "membership": membership,
         "page": page,
         "claim": claim,
         "offers": offers,
-        "any_action": any(offers.values()),
+        # The "What you can do now" panel shows only these: never an empty panel.
+        "any_action": any(offers[name] for name in PANEL_ACTIONS),
         "refusal": refusal,
         "submission_problems": claim.submission_problems() if offers["submit"] else [],
         "submit_form": forms.get("submit_form") or SubmitForm(),
@@ -513,15 +513,32 @@ def dispute(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def add_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    claim, _membership = _claim_for(request, pk)
+    if claim.status == S.PARTNER_ACTION_REQUIRED:
+        # A comment does not answer the request: the claim waits on the partner until resubmitted.
+        deadline = selectors.next_deadline(claim)
+        success = _(
+            "Your comment is posted, but the claim still waits on you: it goes back to the reviewer "
+            "only when you resubmit, by %(deadline)s. Resubmit below."
+        ) % {"deadline": _when(deadline.at) if deadline else "—"}
+        next_url = reverse("claims:detail", args=[pk]) + "#answer"
+    else:
+        success = _("Your comment is posted; the reviewer is told by email.")
+        next_url = reverse("claims:detail", args=[pk]) + "#comments"
     return _form_action(
         request,
         pk,
         CommentForm,
         "comment_form",
         lambda claim, data: workflow.add_comment(claim.pk, by=request.user, body=data["body"]),
-        success=_("Your comment is posted; the reviewer is told by email."),
-        next_url=reverse("claims:detail", args=[pk]) + "#comments",
+        success=success,
+        next_url=next_url,
     )
+
+
+def _when(at: Any) -> str:
+    local = timezone.localtime(at)
+    return f"{date_format(local, 'DATETIME_FORMAT')} {local.tzname()}"
 
 
 @login_required
@@ -580,12 +597,13 @@ def upload_documents(request: HttpRequest, pk: int) -> HttpResponse:
             return _claim_page(request, claim, membership, status=409, refusal=str(exc))
         else:
             uploaded.append(document.original_name)
+    if uploaded:
+        # The script uploads file by file and then reloads the page, which shows the message too.
+        messages.success(request, _("Uploaded: %(names)s.") % {"names": ", ".join(uploaded)})
     if _is_xhr(request):
         return JsonResponse(
             {"uploaded": uploaded, "errors": errors}, status=200 if uploaded or not errors else 400
         )
-    if uploaded:
-        messages.success(request, _("Uploaded: %(names)s.") % {"names": ", ".join(uploaded)})
     if errors and not uploaded:
         for error in errors:
             form.add_error("files", error)
