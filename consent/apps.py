@@ -7,7 +7,12 @@ class ConsentConfig(AppConfig):
 
     def ready(self) -> None:
         from claims.workflow import register_step
-        from consent import services
+        from consent import logs, services
+        from cpor import outbox
+
+        logs.install()
+
+        outbox.register_secret_loader("consent_request_id", services.consent_link)
 
         register_step("approve", services.open_consent_request)
         register_step("close_consent_window", services.hand_off_for_assessment)

@@ -30,7 +30,9 @@ class ConsentRequest(models.Model):
     """One consent notice sent to a customer contact, with the link that lets them opt out."""
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="consent_requests")
-    token_hash = models.CharField(max_length=64, unique=True)
+    # The SHA-256 of the link last mailed: minted when the notice is sent (each attempt a new one,
+    # replacing the last), so no row, not even the outbox's, holds a usable link. Empty until then.
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField()
     language = models.CharField(max_length=8, default="en")

@@ -2,6 +2,10 @@
 
 `open_consent_request` and `hand_off_for_assessment` are workflow steps: they run inside the
 transaction of `approve` and `close_consent_window` (registered in `ConsentConfig.ready`).
+
+A notice's link is minted when its mail is sent (`consent_link`, an outbox secret loader): the
+outbox row holds only the consent request's id, the request only the SHA-256 of the link last
+mailed, so no row, admin page, log line or history entry holds a usable link.
 """
 
 from __future__ import annotations
@@ -36,10 +40,30 @@ def consent_url(token: str) -> str:
     return f"{settings.SITE_URL}{reverse('consent:notice', args=[token])}"
 
 
+def consent_link(context: dict[str, Any], live: bool) -> dict[str, Any]:
+    """Outbox secret loader: a fresh link for the notice being sent, or a stand-in for staff.
+
+    Minting replaces the request's hash, so a link from an earlier attempt stops working.
+    """
+    if not live:
+        return {**context, "consent_url": _("[consent link: sent only to the customer]")}
+    token, token_hash = new_token()
+    ConsentRequest.objects.filter(pk=context["consent_request_id"]).update(token_hash=token_hash)
+    return {**context, "consent_url": consent_url(token)}
+
+
 def _send_notice(
     claim: Claim, *, name: str, email: str, language: str, now: dt.datetime, sent_by: Any = None
 ) -> ConsentRequest:
-    token, token_hash = new_token()
+    request = ConsentRequest.objects.create(
+        claim=claim,
+        contact_name=name,
+        contact_email=email,
+        language=language,
+        expires_at=claim.consent_window_ends_at,
+        created_at=now,
+        sent_by=sent_by,
+    )
     ((_event_id, email_id),) = notifications.send(
         claim,
         "consent_notice",
@@ -47,22 +71,14 @@ def _send_notice(
         now=now,
         # A contact a reviewer chose is the customer's business, not the partner's.
         partner_visible=sent_by is None,
-        consent_url=consent_url(token),
+        consent_request_id=request.pk,
         window_ends=claim.consent_window_ends_at,
         contact_name=name,
         products=[p.name for p in claim.products.all()],
     )
-    return ConsentRequest.objects.create(
-        claim=claim,
-        token_hash=token_hash,
-        contact_name=name,
-        contact_email=email,
-        language=language,
-        expires_at=claim.consent_window_ends_at,
-        created_at=now,
-        sent_by=sent_by,
-        email_id=email_id,
-    )
+    request.email_id = email_id
+    request.save(update_fields=["email"])
+    return request
 
 
 def open_consent_request(context: StepContext) -> None:
@@ -134,6 +150,10 @@ def resend_notice(
         if not to:
             raise ValidationError({"email": _("The claim has no customer contact email; give one.")})
         now = timezone.now()
+        # The new notice replaces the unanswered links sent to the same address before.
+        ConsentRequest.objects.filter(claim=locked, contact_email__iexact=to, used_at=None).update(
+            token_hash=None
+        )
         request = _send_notice(
             locked,
             name=(name or ("" if email else locked.customer_contact_name)).strip()[:200],

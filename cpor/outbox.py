@@ -9,6 +9,11 @@ moving 100,000 claims writes its mail set-based.
 
 `deliver` sends one row at most once: the row is locked (`skip_locked`, so overlapping workers and
 the re-drive job never send it twice) and only a queued row is sent.
+
+Some messages carry a secret: a single-use link (the customer's consent link, a password reset).
+The row never holds it: the context holds a reference, and the app registers a secret loader that
+mints the secret each time the message is sent (each attempt a fresh one, which replaces the last).
+The stored subject and body, which staff can read, are rendered with the loader's stand-in instead.
 """
 
 from __future__ import annotations
@@ -45,6 +50,23 @@ def register_context_loader(loader: ContextLoader) -> None:
     """`loader(context, language)` returns the context with references resolved (idempotent per loader)."""
     if loader not in _context_loaders:
         _context_loaders.append(loader)
+
+
+SecretLoader = Callable[[dict[str, Any], bool], dict[str, Any]]
+_secret_loaders: dict[str, SecretLoader] = {}
+
+
+def register_secret_loader(key: str, loader: SecretLoader) -> None:
+    """A message whose context holds `key` carries a secret that `loader(context, live)` adds.
+
+    With `live` the loader mints the secret (its app keeps a hash at most) for the message
+    about to be sent; without it, it adds a readable stand-in, which is what the row stores.
+    """
+    _secret_loaders[key] = loader
+
+
+def holds_secret(email: OutboundEmail) -> bool:
+    return any(key in email.context for key in _secret_loaders)
 
 
 @dataclass(frozen=True)
@@ -100,11 +122,15 @@ def render_email(kind: str, language: str, context: Mapping[str, Any]) -> tuple[
     return subject[:255], body.strip() + "\n"
 
 
-def render(email: OutboundEmail) -> tuple[str, str]:
+def render(email: OutboundEmail, *, live: bool = False) -> tuple[str, str]:
+    """The message as stored and shown to staff; `live`: as sent, with fresh secrets minted."""
     context = _decode(email.context)
     with translation.override(email.language):
         for loader in _context_loaders:
             context = loader(context, email.language)
+        for key, secret_loader in _secret_loaders.items():
+            if key in context:
+                context = secret_loader(context, live)
     return render_email(email.kind, email.language, context)
 
 
@@ -192,9 +218,11 @@ def deliver(email_id: int) -> bool:
         try:
             if not email.subject:
                 email.subject, email.body = render(email)
+            # A secret is minted per attempt and goes only into the message, never into the row.
+            subject, body = render(email, live=True) if holds_secret(email) else (email.subject, email.body)
             EmailMessage(
-                subject=email.subject,
-                body=email.body,
+                subject=subject,
+                body=body,
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=email.recipients,
             ).send()
