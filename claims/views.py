@@ -50,6 +50,7 @@ from claims.forms import (
     WithdrawForm,
 )
 from claims.models import Claim, Membership, SolutionArea, dispute_window_open
+from claims.password_reset import OutboxPasswordResetForm
 from claims.poe_template import poe_template_docx
 from claims.workflow import TransitionRefused
 from cpor.ratelimit import client_ip, hit
@@ -681,9 +682,9 @@ class PasswordResetView(auth_views.PasswordResetView):
     """Django's reset-by-email, in our layout and language, with a limit per network address."""
 
     template_name = "registration/password_reset_form.html"
-    email_template_name = "registration/password_reset_email.txt"
-    subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("claims:password_reset_done")
+    # The mail goes through the outbox (an SMTP outage delays it); its link is minted when sent.
+    form_class = OutboxPasswordResetForm
 
     def form_valid(self, form: Any) -> HttpResponse:
         if not hit(
@@ -693,7 +694,6 @@ class PasswordResetView(auth_views.PasswordResetView):
                 None, _("Too many reset requests from your network. Wait 15 minutes and try again.")
             )
             return self.form_invalid(form)
-        self.extra_email_context = {"site_url": settings.SITE_URL}
         return super().form_valid(form)
 
 
