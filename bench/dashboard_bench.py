@@ -52,7 +52,8 @@ from django.urls import include, path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from claims.models import Activity, Claim  # noqa: E402
-from claims.selectors import PAGE_SIZE, DashboardRow, deadline_in_words  # noqa: E402
+from claims.selectors import PAGE_SIZE, DashboardRow  # noqa: E402
+from cpor.deadlines import describe_deadline  # noqa: E402
 
 DEADLINES = list(Claim.DEADLINE_BY_STATUS.values())
 BARE_SQL = f"""
@@ -97,7 +98,7 @@ def bare_dashboard(request: HttpRequest) -> HttpResponse:
                 status=status,
                 status_label=str(statuses.get(status, status)),
                 submitted_at=submitted,
-                deadline=deadline_in_words(status, field, at, now),
+                deadline=describe_deadline(field, at, now),
                 product_names=products or "",
             )
         )

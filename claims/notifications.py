@@ -224,7 +224,11 @@ def write(planned: Sequence[Planned], *, now: dt.datetime) -> list[tuple[int, in
         messages += [(p, emails, language) for language, emails in by_language.items()]
     email_ids = outbox.enqueue_many(
         outbox.Message(
-            kind=p.kind, to=emails, language=language, context={"claim_id": p.claim.pk, **p.context}
+            kind=p.kind,
+            to=emails,
+            language=language,
+            # written_at: deadline words in the mail count from now, however late it is delivered.
+            context={"claim_id": p.claim.pk, "written_at": now, **p.context},
         )
         for p, emails, language in messages
     )

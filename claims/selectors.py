@@ -11,16 +11,12 @@ import math
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Aggregate, CharField, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from claims.history import HistoryEntry, history_entries
 from claims.models import (
@@ -37,16 +33,11 @@ from claims.models import (
     WithdrawReason,
     choice_labels,
 )
-from cpor.business_days import business_days_between
+from cpor.deadlines import Deadline, describe_deadline
 
 S = Claim.Status
 REQUEST = "request_information"
 PAGE_SIZE = 25
-
-# The partner's own deadlines count business days when they were set in business days.
-BUSINESS_DAY_DEADLINES = frozenset(
-    {"review_start_due_at", "review_due_at", "partner_response_due_at", "dispute_response_due_at"}
-)
 
 # What the dashboard may sort by: a name in the URL → the ORDER BY it stands for (always ending on a
 # unique column, so pages never overlap).
@@ -102,96 +93,13 @@ def partner_claims(partner_id: int) -> QuerySet[Claim]:
 # Deadlines in words
 
 
-@dataclass(frozen=True)
-class Deadline:
-    at: dt.datetime
-    words: str
-    overdue: bool
-    business_days: bool
-
-
 def next_deadline(claim: Any, now: dt.datetime | None = None) -> Deadline | None:
     """The deadline the claim runs on now, told from the partner's side ("3 business days left …").
 
     `claim` is a Claim or anything with its `status` and deadline attributes.
     """
     field_name = Claim.DEADLINE_BY_STATUS.get(claim.status)
-    return deadline_in_words(
-        claim.status, field_name, getattr(claim, field_name) if field_name else None, now
-    )
-
-
-def deadline_in_words(
-    status: str, field_name: str | None, at: dt.datetime | None, now: dt.datetime | None = None
-) -> Deadline | None:
-    if at is None or field_name is None:
-        return None
-    now = now or timezone.now()
-    business = field_name in BUSINESS_DAY_DEADLINES
-    if at <= now:
-        words = {
-            S.PARTNER_ACTION_REQUIRED: _("The time to respond has passed"),
-            S.APPROVED: _("Opt-out window closed"),
-            S.REJECTED: _("Dispute window closed"),
-        }.get(status, _("Past due"))
-        return Deadline(at, words, True, business)
-    zone = timezone.get_default_timezone()
-    first, last = now.astimezone(zone).date(), at.astimezone(zone).date()
-    count = _business_days(first, last, settings.CPOR_HOLIDAY_COUNTRY) if business else (last - first).days
-    return Deadline(at, _deadline_words(status, count, business), False, business)
-
-
-@lru_cache(maxsize=4096)
-def _business_days(first: dt.date, last: dt.date, country: str) -> int:
-    """`business_days_between` for two local dates, remembered: a page asks for the same few spans."""
-    zone = timezone.get_default_timezone()
-    start = dt.datetime.combine(first, dt.time(12), tzinfo=zone)
-    return business_days_between(start, dt.datetime.combine(last, dt.time(12), tzinfo=zone))
-
-
-def _deadline_words(status: str, count: int, business: bool) -> str:
-    if count <= 0:
-        return {
-            S.SUBMITTED: _("Review should start today"),
-            S.UNDER_REVIEW: _("Decision due today"),
-            S.PARTNER_ACTION_REQUIRED: _("Last day to respond"),
-            S.APPROVED: _("Customer opt-out window closes today"),
-            S.REJECTED: _("Last day to dispute"),
-            S.DISPUTED: _("Dispute answer due today"),
-        }.get(status, _("Due today"))
-    if status == S.SUBMITTED:
-        text = ngettext(
-            "Review should start within %(count)s business day",
-            "Review should start within %(count)s business days",
-            count,
-        )
-    elif status == S.UNDER_REVIEW:
-        text = ngettext(
-            "Decision due within %(count)s business day", "Decision due within %(count)s business days", count
-        )
-    elif status == S.PARTNER_ACTION_REQUIRED:
-        text = ngettext(
-            "%(count)s business day left to respond", "%(count)s business days left to respond", count
-        )
-    elif status == S.APPROVED:
-        text = ngettext(
-            "Customer opt-out window closes in %(count)s day",
-            "Customer opt-out window closes in %(count)s days",
-            count,
-        )
-    elif status == S.REJECTED:
-        text = ngettext("%(count)s day left to dispute", "%(count)s days left to dispute", count)
-    elif status == S.DISPUTED:
-        text = ngettext(
-            "Dispute answer due within %(count)s business day",
-            "Dispute answer due within %(count)s business days",
-            count,
-        )
-    elif business:
-        text = ngettext("%(count)s business day left", "%(count)s business days left", count)
-    else:
-        text = ngettext("%(count)s day left", "%(count)s days left", count)
-    return text % {"count": count}
+    return describe_deadline(field_name, getattr(claim, field_name) if field_name else None, now)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,9 +310,7 @@ def dashboard(
                 status=claim["status"],
                 status_label=str(statuses.get(claim["status"], claim["status"])),
                 submitted_at=claim["submitted_at"],
-                deadline=deadline_in_words(
-                    claim["status"], field_name, claim[field_name] if field_name else None, now
-                ),
+                deadline=describe_deadline(field_name, claim[field_name] if field_name else None, now),
                 product_names=", ".join(sorted((claim["product_names"] or "").split(NAME_SEPARATOR)))
                 if claim["product_names"]
                 else "",
@@ -501,9 +407,7 @@ def needs_attention(partner_id: int, *, now: dt.datetime | None = None) -> Needs
             name=claim["name"],
             customer_name=claim["customer_name"],
             status=claim["status"],
-            deadline=deadline_in_words(
-                claim["status"], field_name, claim[field_name] if field_name else None, now
-            ),
+            deadline=describe_deadline(field_name, claim[field_name] if field_name else None, now),
         )
         target = answer if claim["status"] == S.PARTNER_ACTION_REQUIRED else closing
         if len(target) < NEEDS_LIMIT:

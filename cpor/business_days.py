@@ -48,16 +48,3 @@ def add_business_days(moment: dt.datetime, days: int) -> dt.datetime:
             remaining -= 1
     due_local = dt.datetime.combine(day, local.time().replace(fold=0), tzinfo=zone)
     return due_local.astimezone(dt.UTC)
-
-
-def business_days_between(start: dt.datetime, end: dt.datetime) -> int:
-    """Whole business days from `start`'s local date to `end`'s (0 when end is not later)."""
-    zone = timezone.get_default_timezone()
-    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
-    count = 0
-    day = first
-    while day < last:
-        day += dt.timedelta(days=1)
-        if is_business_day(day):
-            count += 1
-    return count

@@ -2,10 +2,15 @@
 
 Under CI (CI=true) PostgreSQL and Redis must be configured and reachable: the run stops with an
 error instead of skipping. Outside CI, tests marked `postgres` or `redis` are skipped, saying why.
+
+`CPOR_TEST_TODAY=2026-12-25T10:00:00+00:00` (or `--today=…`) runs the whole suite as if it were
+that moment: the clock starts there and ticks on. Tests that depend on the date pin it themselves;
+this switch is how we prove the rest does not (weekends, holidays, year-end, DST days).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 from pathlib import Path
@@ -52,7 +57,39 @@ POSTGRES_PROBLEM = _postgres_problem()
 REDIS_PROBLEM = _redis_problem()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--today",
+        default=os.environ.get("CPOR_TEST_TODAY", ""),
+        help="run the suite as if now were this ISO 8601 moment (default: $CPOR_TEST_TODAY, else now)",
+    )
+
+
+def _start_clock(config: pytest.Config) -> None:
+    value = config.getoption("--today")
+    if not value:
+        return
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--today / CPOR_TEST_TODAY is not an ISO 8601 moment: {value!r}") from exc
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"--today / CPOR_TEST_TODAY needs a UTC offset: {value!r}")
+    import time_machine
+
+    # tick=True: time passes from there as usual, so timeouts, retries and races still behave.
+    traveller = time_machine.travel(moment, tick=True)
+    traveller.start()
+    config._cpor_clock = traveller  # type: ignore[attr-defined]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    value = config.getoption("--today")
+    return f"clock: as if it were {value} (CPOR_TEST_TODAY / --today)" if value else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _start_clock(config)
     if IN_CI and (POSTGRES_PROBLEM or REDIS_PROBLEM):
         raise pytest.UsageError(
             "CI needs PostgreSQL and Redis: " + "; ".join(p for p in (POSTGRES_PROBLEM, REDIS_PROBLEM) if p)

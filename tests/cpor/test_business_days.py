@@ -8,13 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
-from django.test import override_settings
-from hypothesis import given
-from hypothesis import strategies as st
 
 from claims import workflow
 from claims.models import Claim
-from cpor.business_days import add_business_days, business_days_between, is_business_day
+from cpor.business_days import add_business_days, is_business_day
 from cpor.models import OutboundEmail
 from cpor.tasks import deliver_email
 from tests.factories import draft
@@ -174,42 +171,6 @@ def test_an_ambiguous_due_time_takes_its_first_occurrence(us_calendar: pytest.Fi
     due = add_business_days(start, 5)
     assert due == utc(2026, 10, 29, 20, 30)  # 23:30 summer time, not 21:30 UTC an hour later
     assert due.astimezone(cairo).fold == 0
-
-
-# ---------------------------------------------------------------------------------------------
-# business_days_between
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "count"),
-    [
-        pytest.param(utc(2026, 11, 20, 9, 0), utc(2026, 11, 30, 9, 0), 5, id="over-thanksgiving"),
-        pytest.param(utc(2026, 11, 20, 9, 0), utc(2026, 11, 20, 18, 0), 0, id="same-day"),
-        pytest.param(utc(2026, 11, 30, 9, 0), utc(2026, 11, 20, 9, 0), 0, id="end-before-start"),
-        pytest.param(utc(2026, 3, 14, 9, 0), utc(2026, 3, 16, 9, 0), 1, id="weekend-to-monday"),
-        pytest.param(utc(2026, 12, 24, 9, 0), utc(2027, 1, 4, 9, 0), 5, id="year-end"),
-    ],
-)
-def test_business_days_between(
-    us_calendar: pytest.FixtureRequest, start: dt.datetime, end: dt.datetime, count: int
-) -> None:
-    assert business_days_between(start, end) == count
-
-
-@given(
-    start=st.datetimes(
-        min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 31), timezones=st.just(UTC)
-    ),
-    days=st.integers(min_value=0, max_value=40),
-    zone=st.sampled_from(["UTC", "America/New_York", "Europe/Istanbul"]),
-)
-def test_between_counts_back_what_add_added(start: dt.datetime, days: int, zone: str) -> None:
-    with override_settings(CPOR_HOLIDAY_COUNTRY="US", TIME_ZONE=zone):
-        due = add_business_days(start, days)
-        assert is_business_day(due.astimezone(ZoneInfo(zone)).date())
-        assert due >= start
-        if is_business_day(start.astimezone(ZoneInfo(zone)).date()):
-            assert business_days_between(start, due) == days
 
 
 # ---------------------------------------------------------------------------------------------
