@@ -24,6 +24,14 @@ pytestmark = pytest.mark.django_db
 
 S = Claim.Status
 DASHBOARD = "/claims/"
+# Deadlines in words and the submitted-date filter read the clock: every test here runs on a fixed
+# Wednesday, whatever the machine's date (the words on other days are tests/cpor/test_deadlines.py's).
+WEDNESDAY = dt.datetime(2026, 12, 9, 15, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(time_machine: time_machine.TimeMachineFixture) -> None:
+    time_machine.move_to(WEDNESDAY, tick=True)
 
 
 def html_of(client: Client, **params: Any) -> str:
