@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import PurePath
@@ -38,6 +39,11 @@ CONSENT_WINDOW = dt.timedelta(days=7)
 DISPUTE_WINDOW = dt.timedelta(days=30)
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+def has_control_character(text: str) -> bool:
+    """CR, LF, tab and the other C0/C1 controls, DEL, and the Unicode line and paragraph separators."""
+    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text)
 
 
 class ClaimRuleError(Exception):
@@ -514,6 +520,11 @@ class Claim(FSMModelMixin, models.Model):
             # PostgreSQL cannot store NUL in text: refuse it here instead of failing on save.
             if isinstance(text_field, models.CharField | models.TextField) and "\x00" in str(value or ""):
                 errors.setdefault(text_field.name, []).append(str(_("Null characters are not allowed.")))
+            # A name, title or phone is one line: a line break in it would forge lines in mail and CSV.
+            elif isinstance(text_field, models.CharField) and has_control_character(str(value or "")):
+                errors.setdefault(text_field.name, []).append(
+                    str(_("Write this on one line: no line breaks or other control characters."))
+                )
         if (
             self.activity
             and self.solution_area
