@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,16 @@ def _test_settings(settings: pytest.FixtureRequest, tmp_path: Path, monkeypatch:
     monkeypatch.setattr(PoeDocument._meta.get_field("file"), "storage", storages["poe"])
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return tmp_path / "poe"
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language: a request in Turkish leaves Turkish active in the thread."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
