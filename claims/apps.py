@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ClaimsConfig(AppConfig):
     name = "claims"
-    verbose_name = "Claims"
+    verbose_name = _("Claims")
 
     def ready(self) -> None:
         from claims import notifications, password_reset

@@ -55,9 +55,13 @@ class ClaimRuleError(Exception):
 
 
 class Partner(models.Model):
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(_("name"), max_length=200, unique=True)
     language = models.CharField(
-        max_length=8, choices=settings.LANGUAGES, default="en", help_text=_("Language of partner mail.")
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("Language of partner mail."),
     )
     # Bumped by the workflow in the transaction of every claim creation, deletion and status change
     # of this partner: the dashboard caches its counts per status under this version.
@@ -65,6 +69,8 @@ class Partner(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
 
     def __str__(self) -> str:
         return self.name
@@ -73,13 +79,16 @@ class Partner(models.Model):
 class MpnId(models.Model):
     """A Microsoft Partner Network ID (PartnerID) of a partner location."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="mpn_ids")
-    number = models.CharField(max_length=16, unique=True, validators=[])
-    location = models.CharField(max_length=120, blank=True)
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="mpn_ids", verbose_name=_("partner")
+    )
+    number = models.CharField(_("number"), max_length=16, unique=True, validators=[])
+    location = models.CharField(_("location"), max_length=120, blank=True)
 
     class Meta:
         ordering = ["number"]
-        verbose_name = "MPN ID"
+        verbose_name = _("MPN ID")
+        verbose_name_plural = _("MPN IDs")
 
     def __str__(self) -> str:
         return f"{self.number} ({self.location})" if self.location else self.number
@@ -188,14 +197,18 @@ class Product(models.Model):
         POWER_PLATFORM = "power_platform", "Power Platform"
         MICROSOFT_365 = "microsoft_365", "Microsoft 365"
 
-    code = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=120)
-    solution_area = models.CharField(max_length=32, choices=SolutionArea.choices, db_index=True)
-    family = models.CharField(max_length=32, choices=Family.choices)
-    active = models.BooleanField(default=True)
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    solution_area = models.CharField(
+        _("solution area"), max_length=32, choices=SolutionArea.choices, db_index=True
+    )
+    family = models.CharField(_("product family"), max_length=32, choices=Family.choices)
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["solution_area", "name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
 
     def __str__(self) -> str:
         return self.name
@@ -208,16 +221,22 @@ class Product(models.Model):
 class Tenant(models.Model):
     """A customer tenant the registry knows, with its verified domains."""
 
-    tenant_id = models.UUIDField(unique=True)
-    name = models.CharField(max_length=200)
+    tenant_id = models.UUIDField(_("tenant ID"), unique=True)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.tenant_id})"
 
 
 class TenantDomain(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains")
-    domain = models.CharField(max_length=253, unique=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="domains", verbose_name=_("tenant")
+    )
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
 
     def __str__(self) -> str:
         return self.domain
@@ -423,7 +442,9 @@ class Claim(FSMModelMixin, models.Model):
     }
 
     name = models.CharField(_("claim name"), max_length=200)
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="claims")
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="claims", verbose_name=_("partner")
+    )
     mpn = models.ForeignKey(MpnId, on_delete=models.PROTECT, related_name="claims", verbose_name=_("MPN ID"))
     solution_area = models.CharField(_("solution area"), max_length=32, choices=SolutionArea.choices)
     activity = models.CharField(_("activity"), max_length=32, choices=Activity.choices)
@@ -449,51 +470,76 @@ class Claim(FSMModelMixin, models.Model):
         _("description of the work done"), max_length=5000, blank=True, validators=[MaxLengthValidator(5000)]
     )
 
-    status = FSMField(default=Status.EDITING, choices=Status.choices, protected=True, db_index=True)
-    information_request_reasons = models.JSONField(default=list, blank=True)
-    information_requested_at = models.DateTimeField(null=True, blank=True)
-    rejection_reason = models.CharField(max_length=32, choices=RejectionReason.choices, blank=True)
-    rejection_sub_reasons = models.JSONField(default=list, blank=True)
-    dispute_justification = models.TextField(blank=True)
+    status = FSMField(
+        _("status"), default=Status.EDITING, choices=Status.choices, protected=True, db_index=True
+    )
+    information_request_reasons = models.JSONField(_("information request reasons"), default=list, blank=True)
+    information_requested_at = models.DateTimeField(_("information requested at"), null=True, blank=True)
+    rejection_reason = models.CharField(
+        _("rejection reason"), max_length=32, choices=RejectionReason.choices, blank=True
+    )
+    rejection_sub_reasons = models.JSONField(_("rejection sub-reasons"), default=list, blank=True)
+    dispute_justification = models.TextField(_("dispute justification"), blank=True)
     assigned_reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="assigned_claims",
+        verbose_name=_("assigned reviewer"),
     )
 
     # Deadlines: each is set exactly while the claim is in the state it belongs to
     # (DEADLINE_BY_STATUS), so beat jobs find due claims by an index range scan.
-    review_start_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    review_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    partner_response_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    consent_window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    dispute_window_ends_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    dispute_response_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    review_start_due_at = models.DateTimeField(_("review start due"), null=True, blank=True, db_index=True)
+    review_due_at = models.DateTimeField(_("review due"), null=True, blank=True, db_index=True)
+    partner_response_due_at = models.DateTimeField(
+        _("partner response due"), null=True, blank=True, db_index=True
+    )
+    consent_window_ends_at = models.DateTimeField(
+        _("consent window ends"), null=True, blank=True, db_index=True
+    )
+    dispute_window_ends_at = models.DateTimeField(
+        _("dispute window ends"), null=True, blank=True, db_index=True
+    )
+    dispute_response_due_at = models.DateTimeField(
+        _("dispute response due"), null=True, blank=True, db_index=True
+    )
     # The reviewer SLA the claim runs on now (review start, review, dispute response): a copy of
     # that deadline so the review queue is one index, and when the SLA job flagged it as breached.
-    sla_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField(_("SLA deadline"), null=True, blank=True, db_index=True)
+    sla_breached_at = models.DateTimeField(_("SLA breached at"), null=True, blank=True)
     rejected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("rejected by"),
     )
     # When to remind the partner of an open information request (2 business days before its
     # deadline); cleared once the reminder is written, and whenever the claim moves on.
     partner_reminder_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     copied_from = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="copies",
+        verbose_name=_("copied from"),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="created_claims"
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    submitted_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
         indexes = [
             models.Index(fields=["partner", "status"], name="claim_partner_status_idx"),
             # The review queue (claims past the draft stage, by SLA deadline then id; PostgreSQL sorts
@@ -900,22 +946,38 @@ class ClaimEvent(models.Model):
     # Every index here is written for each of the many events a beat sweep appends, so there are
     # only the ones reads need: a claim's history (claim, time), the event list newest first (id),
     # and the two optional references, indexed only where they are set (most events have neither).
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="events", db_index=False)
-    created_at = models.DateTimeField(default=timezone.now)
-    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="events", db_index=False, verbose_name=_("claim")
     )
-    action = models.CharField(max_length=32, choices=Action.choices)
-    from_status = models.CharField(max_length=32, blank=True)
-    to_status = models.CharField(max_length=32, blank=True)
-    diff = models.JSONField(default=dict, blank=True)
-    note = models.TextField(blank=True)
-    partner_visible = models.BooleanField(default=True)
-    email = models.ForeignKey(OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True, db_index=False)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("actor"),
+    )
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    from_status = models.CharField(_("from status"), max_length=32, blank=True)
+    to_status = models.CharField(_("to status"), max_length=32, blank=True)
+    diff = models.JSONField(_("changes"), default=dict, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    partner_visible = models.BooleanField(_("partner-visible"), default=True)
+    email = models.ForeignKey(
+        OutboundEmail,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        verbose_name=_("email"),
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("claim event")
+        verbose_name_plural = _("claim events")
         indexes = [
             models.Index(fields=["claim", "created_at"], name="event_claim_time_idx"),
             models.Index(fields=["actor"], condition=models.Q(actor__isnull=False), name="event_actor_idx"),
@@ -923,7 +985,7 @@ class ClaimEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} on claim {self.claim_id}"
+        return _("%(action)s on claim #%(pk)s") % {"action": self.get_action_display(), "pk": self.claim_id}
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from consent.models import AssessmentHandoff, ConsentRequest
 
@@ -40,7 +41,7 @@ class ConsentRequestAdmin(admin.ModelAdmin):
     ]
     show_full_result_count = False
 
-    @admin.display(description="delivery", ordering="email__status")
+    @admin.display(description=_("delivery"), ordering="email__status")
     def delivery(self, obj: ConsentRequest) -> str:
         return str(obj.delivery_state)
 

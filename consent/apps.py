@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsentConfig(AppConfig):
     name = "consent"
-    verbose_name = "Customer consent"
+    verbose_name = _("Customer consent")
 
     def ready(self) -> None:
         from claims.workflow import register_step

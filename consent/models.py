@@ -29,25 +29,36 @@ def hash_token(token: str) -> str:
 class ConsentRequest(models.Model):
     """One consent notice sent to a customer contact, with the link that lets them opt out."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="consent_requests")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="consent_requests", verbose_name=_("claim")
+    )
     # The SHA-256 of the link last mailed: minted when the notice is sent (each attempt a new one,
     # replacing the last), so no row, not even the outbox's, holds a usable link. Empty until then.
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    contact_name = models.CharField(max_length=200, blank=True)
-    contact_email = models.EmailField()
-    language = models.CharField(max_length=8, default="en")
-    expires_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
-    email = models.ForeignKey(OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True)
-    used_at = models.DateTimeField(null=True, blank=True)
-    denial_reason = models.TextField(blank=True, max_length=2000)
+    contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
+    contact_email = models.EmailField(_("contact email"))
+    language = models.CharField(_("language"), max_length=8, default="en")
+    expires_at = models.DateTimeField(_("link expires"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("sent by")
+    )
+    email = models.ForeignKey(
+        OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("email")
+    )
+    used_at = models.DateTimeField(_("customer answered"), null=True, blank=True)
+    denial_reason = models.TextField(_("denial reason"), blank=True, max_length=2000)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("consent request")
+        verbose_name_plural = _("consent requests")
 
     def __str__(self) -> str:
-        return f"Consent notice for claim {self.claim_id} to {self.contact_email}"
+        return _("Consent notice for claim #%(pk)s to %(email)s") % {
+            "pk": self.claim_id,
+            "email": self.contact_email,
+        }
 
     @property
     def delivery_state(self) -> str:
@@ -60,14 +71,21 @@ class AssessmentHandoff(models.Model):
     Being queued is not approval of earnings: the programme guide decides eligibility later.
     """
 
-    claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="assessment")
-    programme = models.CharField(max_length=32, choices=Programme.choices)
+    claim = models.OneToOneField(
+        Claim, on_delete=models.CASCADE, related_name="assessment", verbose_name=_("claim")
+    )
+    programme = models.CharField(_("programme"), max_length=32, choices=Programme.choices)
     payment_eligible = models.BooleanField(
+        _("payment eligible"),
         help_text=_(
             "Whether the programme can pay incentives at all (revenue association earns credit only)."
-        )
+        ),
     )
-    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    queued_at = models.DateTimeField(_("queued"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("assessment hand-off")
+        verbose_name_plural = _("assessment hand-offs")
 
     def __str__(self) -> str:
         return f"Claim {self.claim_id} queued for {self.get_programme_display()}"

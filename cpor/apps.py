@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CporConfig(AppConfig):
     name = "cpor"
-    verbose_name = "CPOR platform"
+    verbose_name = _("CPOR platform")

@@ -16,31 +16,36 @@ class OutboundEmail(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    kind = models.CharField(max_length=64, help_text="The template that produced the message.")
+    kind = models.CharField(_("kind"), max_length=64, help_text=_("The template that produced the message."))
     # One message may go to several people who are told the same thing in the same language (a
     # partner's managing users): one address per line (a line break cannot occur in an address;
     # a comma can, inside a quoted local part).
-    to = models.TextField()
-    language = models.CharField(max_length=8, default="en")
+    to = models.TextField(_("to"))
+    language = models.CharField(_("language"), max_length=8, default="en")
     context = models.JSONField(
-        default=dict, blank=True, help_text="Plain values the template is rendered with."
+        _("context"), default=dict, blank=True, help_text=_("Plain values the template is rendered with.")
     )
     # Rendered in the recipient's language when delivered.
-    subject = models.CharField(max_length=255, blank=True)
-    body = models.TextField(blank=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    next_attempt_at = models.DateTimeField()  # indexed with status below: what the re-drive job reads
-    sent_at = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt")
+    )  # indexed with status below: what the re-drive job reads
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        verbose_name = _("outbound email")
+        verbose_name_plural = _("outbound emails")
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
 
     def __str__(self) -> str:
-        return f"{self.kind} to {', '.join(self.recipients)} ({self.status})"
+        # Shown to staff in any language: the template's code, an arrow, and the status label.
+        return f"{self.kind} → {', '.join(self.recipients)} ({self.get_status_display()})"
 
     @property
     def recipients(self) -> list[str]:

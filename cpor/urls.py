@@ -4,11 +4,12 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from claims.forms import EmailAuthenticationForm
 
-admin.site.site_header = "CPOR review"
-admin.site.site_title = "CPOR review"
+admin.site.site_header = _("CPOR review")
+admin.site.site_title = _("CPOR review")
 
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:

@@ -505,13 +505,33 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ClaimEvent)
 class ClaimEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "claim", "actor_kind", "actor", "action", "from_status", "to_status")
+    list_display = (
+        "created_at",
+        "claim",
+        "actor_kind",
+        "actor",
+        "action",
+        "from_status_label",
+        "to_status_label",
+    )
     list_filter = ("action", "actor_kind")
     list_select_related = ("claim", "actor")
     # Newest first by id (ids follow creation): the primary key serves the page without a sort.
     ordering = ("-id",)
     paginator = CappedCountPaginator
     show_full_result_count = False
+
+    @admin.display(description=gettext_lazy("from status"))
+    def from_status_label(self, obj: ClaimEvent) -> str:
+        return _status_label(obj.from_status)
+
+    @admin.display(description=gettext_lazy("to status"))
+    def to_status_label(self, obj: ClaimEvent) -> str:
+        return _status_label(obj.to_status)
+
+
+def _status_label(value: str) -> str:
+    return str(S(value).label) if value in S.values else value or "—"
 
 
 @admin.register(SlaDigest)

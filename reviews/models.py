@@ -28,10 +28,16 @@ class ReviewChecklist(models.Model):
     """
 
     claim = models.OneToOneField(Claim, on_delete=models.CASCADE, related_name="review_checklist")
-    passed = models.JSONField(default=list, blank=True)
-    missing = models.JSONField(default=list, blank=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
-    updated_at = models.DateTimeField(default=timezone.now)
+    passed = models.JSONField(_("checks passed"), default=list, blank=True)
+    missing = models.JSONField(_("missing from the PoE"), default=list, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, verbose_name=_("updated by")
+    )
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("PoE checklist")
+        verbose_name_plural = _("PoE checklists")
 
     def __str__(self) -> str:
         return f"PoE checklist of claim {self.claim_id}"
@@ -45,14 +51,15 @@ class ReviewChecklist(models.Model):
 class SlaDigest(models.Model):
     """One row per day a digest of SLA breaches went to the review leads; the unique day is the guard."""
 
-    day = models.DateField(unique=True)
-    sent_at = models.DateTimeField(default=timezone.now)
-    breached_count = models.PositiveIntegerField()
-    recipients = models.PositiveIntegerField()
+    day = models.DateField(_("day"), unique=True)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    breached_count = models.PositiveIntegerField(_("breached claims"))
+    recipients = models.PositiveIntegerField(_("recipients"))
 
     class Meta:
         ordering = ["-day"]
-        verbose_name = "SLA digest"
+        verbose_name = _("SLA digest")
+        verbose_name_plural = _("SLA digests")
 
     def __str__(self) -> str:
         return f"SLA digest of {self.day}"
