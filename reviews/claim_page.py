@@ -11,8 +11,10 @@ from django.utils.translation import gettext_lazy
 
 from claims.history import HistoryEntry, history_entries
 from claims.models import Claim, ClaimEvent, Comment, PoeDocument, is_reviewer
+from claims.selectors import next_deadline
 from claims.workflow import allowed_actions, is_lead
 from consent.models import ConsentRequest
+from cpor.deadlines import Deadline
 from reviews.checklist import checklist_of
 from reviews.competing import SUPERSEDABLE_STATUSES, competing_claims
 from reviews.forms import (
@@ -122,6 +124,7 @@ class ReviewPage:
     assign_form: AssignForm | None
     sla_state: str
     sla_state_label: str
+    deadline: Deadline | None  # the claim's current deadline in words, as partners read it
     preview_kinds: frozenset[str]
 
 
@@ -166,5 +169,6 @@ def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> R
         assign_form=AssignForm(initial={"reviewer": claim.assigned_reviewer_id}) if lead else None,
         sla_state=state,
         sla_state_label=str(SlaState(state).label) if state else "",
+        deadline=next_deadline(claim, now),
         preview_kinds=PREVIEW_KINDS,
     )

@@ -2,8 +2,9 @@
 
 The matrix moves real claims into every state through the workflow on a weekday, a Saturday, a
 Sunday, a public holiday and late on the day before a holiday, in UTC and in New York, and reads the
-deadline where partners meet it: the dashboard, the claim page, the CSV export and the mail, in
-English and Turkish. Whatever the day, a fresh deadline reads its full length.
+deadline where people meet it: the dashboard, the claim page, the CSV export, the mail and the
+reviewer's claim page in the admin, in English and Turkish. Whatever the day, a fresh deadline
+reads its full length.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from cpor.business_days import add_business_days
 from cpor.deadlines import business_days_left, describe_deadline, first_business_day
 from cpor.models import OutboundEmail
 from cpor.tasks import deliver_email
-from tests.factories import PartnerFactory, claim_in, partner_user
+from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
 
 S = Claim.Status
 UTC = dt.UTC
@@ -171,18 +172,21 @@ def test_a_fresh_deadline_reads_its_full_length_on_any_day(
     manager = partner_user(partner)
     with time_machine.travel(moment, tick=False):
         claims = {status: claim_in(status, partner=partner, by=manager) for status in FRESH_WORDS}
-        client = Client()
+        client, staff = Client(), Client()
         client.force_login(manager)
+        staff.force_login(reviewer())
         for language in ("en", "tr"):
-            client.cookies["django_language"] = language
+            client.cookies["django_language"] = staff.cookies["django_language"] = language
             dashboard = client.get(reverse("claims:dashboard")).content.decode()
             exported = _csv_deadlines(client)
             for status, claim in claims.items():
                 words = FRESH_WORDS[status][language]
                 page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+                admin_page = staff.get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
                 assert words in page, (status, language)
                 assert words in dashboard, (status, language)
                 assert exported[claim.pk] == words, (status, language)
+                assert words in admin_page, (status, language)
 
 
 @pytest.mark.django_db
