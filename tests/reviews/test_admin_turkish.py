@@ -12,9 +12,7 @@ import re
 from collections.abc import Callable
 from functools import cache
 from html.parser import HTMLParser
-from pathlib import Path
 
-import polib
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -23,12 +21,12 @@ from claims.models import Claim, ClaimEvent, Comment, Partner, Product
 from consent.models import ConsentRequest
 from reviews.models import SlaDigest
 from tests.factories import PartnerFactory, claim_in, reviewer
+from tests.test_translations import entries as catalogue_entries
 
 from .admin_pages import button, client_for, page, queue, sla_url
 
 pytestmark = pytest.mark.django_db
 S = Claim.Status
-PO = Path(__file__).resolve().parents[2] / "locale" / "tr" / "LC_MESSAGES" / "django.po"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
@@ -75,10 +73,11 @@ def visible_text(html: str) -> str:
 def catalogue() -> list[str]:
     """The pieces of text of each translated message: its msgid cut at placeholders and markup."""
     pieces: set[str] = set()
-    for entry in polib.pofile(str(PO)):
-        if entry.obsolete or not entry.msgstr or entry.msgstr == entry.msgid:
+    for entry in catalogue_entries():
+        msgid, msgstr = entry.parts["msgid"], entry.parts.get("msgstr", "")
+        if not msgstr or msgstr == msgid:
             continue
-        for piece in PLACEHOLDER.split(visible_text(entry.msgid)):
+        for piece in PLACEHOLDER.split(visible_text(msgid)):
             piece = piece.strip(" .,:;·—-()“”\"'")
             # "for", "to" and the like are left out: they would be found inside any leftover phrase.
             if len(piece) >= 4 and re.search(r"[A-Za-z]{2}", piece):
