@@ -13,12 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Exists, OuterRef
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from claims.models import (
+    LEAD_GROUP,
     Claim,
     ClaimEvent,
     InformationRequestReason,
@@ -63,12 +66,22 @@ class HistoryEntry:
     event: ClaimEvent | None = field(default=None, repr=False)
 
 
-def author_label(kind: str, user: Any) -> str:
+# Decisions only a review lead makes (separation of duties on disputes).
+LEAD_DECISIONS = frozenset({"reopen", "uphold_rejection", "end_association"})
+
+
+def lead_flag(user_column: str) -> Exists:
+    """An annotation: whether the user in `user_column` is a review lead, in the row's own query."""
+    memberships = get_user_model().groups.through.objects
+    return Exists(memberships.filter(user_id=OuterRef(user_column), group__name=LEAD_GROUP))
+
+
+def author_label(kind: str, user: Any, action: str = "", *, by_lead: bool = False) -> str:
     """Partners see their colleagues by email, and Microsoft's people by role only."""
     if kind == ClaimEvent.ActorKind.PARTNER:
         return user.email if user is not None else _("Partner")
     if kind == ClaimEvent.ActorKind.REVIEWER:
-        return _("PoE reviewer")
+        return _("Review lead") if by_lead or action in LEAD_DECISIONS else _("PoE reviewer")
     if kind == ClaimEvent.ActorKind.CUSTOMER:
         return _("Customer")
     return _("CPOR")
@@ -132,7 +145,8 @@ def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: b
         if event.actor is not None:
             who = f"{who} · {event.actor.email}"
     else:
-        who = author_label(event.actor_kind, event.actor)
+        by_lead = getattr(event, "by_lead", False)
+        who = author_label(event.actor_kind, event.actor, event.action, by_lead=by_lead)
     return HistoryEntry(
         at=event.created_at,
         who=who,

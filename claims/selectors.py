@@ -18,7 +18,7 @@ from django.db.models import Aggregate, CharField, Count, F, OuterRef, Prefetch,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from claims.history import HistoryEntry, history_entries
+from claims.history import HistoryEntry, author_label, history_entries, lead_flag
 from claims.models import (
     NOT_DISPUTABLE,
     Activity,
@@ -461,10 +461,18 @@ def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
     products = list(claim.products.order_by("name"))
     documents = list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id"))
     comments = list(
-        claim.comments.filter(partner_visible=True).select_related("author").order_by("created_at", "id")
+        claim.comments.filter(partner_visible=True)
+        .select_related("author")
+        .annotate(by_lead=lead_flag("author_id"))
+        .order_by("created_at", "id")
     )
+    for comment in comments:
+        comment.who = author_label(comment.author_kind, comment.author, by_lead=comment.by_lead)
     events = list(
-        claim.events.filter(partner_visible=True).select_related("actor").order_by("created_at", "id")
+        claim.events.filter(partner_visible=True)
+        .select_related("actor")
+        .annotate(by_lead=lead_flag("actor_id"))
+        .order_by("created_at", "id")
     )
     copies = list(Claim.objects.filter(copied_from=claim, partner_id=claim.partner_id).only("id", "name"))
     moves = [e for e in events if e.to_status and e.from_status != e.to_status]
