@@ -351,9 +351,13 @@ class ClaimAdmin(admin.ModelAdmin):
             return "—"
         return format_html('<span class="sla sla-{}">{}</span>', state, SlaState(state).label)
 
-    @admin.display(description=gettext_lazy("competing"), boolean=True)
-    def competing(self, obj: Claim) -> bool:
-        return bool(getattr(obj, "is_competing", False))
+    @admin.display(description=gettext_lazy("competing"))
+    def competing(self, obj: Claim) -> str:
+        # A tag where another partner claims the same tenant and product, and nothing elsewhere: a red
+        # "no" icon on every ordinary claim read like an error.
+        if getattr(obj, "is_competing", False):
+            return format_html('<span class="competing-flag">{}</span>', _("Competing"))
+        return ""
 
     def action_checkbox(self, obj: Claim) -> str:
         # The same markup as Django's, written directly: a widget template per row costs more than

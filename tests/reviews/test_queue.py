@@ -196,6 +196,10 @@ def test_the_competing_flag_and_filter() -> None:
     assert competing == {ours.pk, theirs.pk, same_partner.pk}
     assert not_competing == {other_product.pk, rejected.pk}
     assert flags == {pk: pk in competing for pk in flags}
+    # Competing claims carry a tag; the others show nothing (no red "no" icon reading like an error).
+    html = client.get(queue()).content.decode()
+    assert html.count('class="competing-flag"') == len(competing)
+    assert "icon-no.svg" not in html
 
 
 def queries_for_queue(client: Any, query: str = "") -> list[str]:
