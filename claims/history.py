@@ -66,6 +66,24 @@ class HistoryEntry:
     event: ClaimEvent | None = field(default=None, repr=False)
 
 
+# What each mail of a claim is about, as its history line says (the kinds of claims.notifications).
+MAIL_KINDS: dict[str, str] = {
+    "claim_submitted": gettext_noop("Receipt of the submitted claim"),
+    "information_requested": gettext_noop("The reviewer's request for information"),
+    "information_reminder": gettext_noop("Reminder: the information request is waiting"),
+    "reviewer_resubmit": gettext_noop("Resubmission, to the reviewer"),
+    "reviewer_dispute": gettext_noop("Dispute, to the review leads"),
+    "reviewer_comment": gettext_noop("Partner comment, to the reviewer"),
+    "partner_comment": gettext_noop("Reviewer comment, to the partner"),
+    "claim_approved": gettext_noop("Approval and the customer's opt-out window"),
+    "consent_notice": gettext_noop("Consent notice to the customer"),
+    "claim_rejected": gettext_noop("Rejection, its reason and how to dispute"),
+    "consent_denied_partner": gettext_noop("The customer declined"),
+    "consent_denied_customer": gettext_noop("Confirmation of the decline, to the customer"),
+    "sent_for_assessment": gettext_noop("Sent for incentive assessment"),
+    "dispute_reopened": gettext_noop("Dispute accepted, review reopened"),
+}
+
 # Decisions only a review lead makes (separation of duties on disputes).
 LEAD_DECISIONS = frozenset({"reopen", "uphold_rejection", "end_association"})
 
@@ -135,9 +153,13 @@ def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: b
         kind, _arrow, recipient = note.rpartition("→")
         recipient = recipient.strip() if _arrow else ""
         kind = kind.strip()
-        # Partners read whom it was sent to; reviewers also read what it was about.
-        known = reviewer_view and kind in ClaimEvent.Action.values
-        note = str(ClaimEvent.Action(kind).label) if known else ""
+        # Everyone reads what the mail was about and whom it went to.
+        if kind in MAIL_KINDS:
+            note = _(MAIL_KINDS[kind])
+        elif reviewer_view and kind in ClaimEvent.Action.values:
+            note = str(ClaimEvent.Action(kind).label)
+        else:
+            note = ""
     elif event.action == ClaimEvent.Action.CREATE:
         note = _started_from(diff, note)
     if reviewer_view:

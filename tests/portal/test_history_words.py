@@ -118,3 +118,19 @@ def test_admin_history_is_for_reviewers_only(manager: Any) -> None:
     response = client_for(manager).get(url)
     assert response.status_code == 302 and "login" in response["Location"]
     assert client_for(None).get(url).status_code == 302
+
+
+def test_mail_lines_say_what_the_mail_was_about(manager: Any, manager_client: Client) -> None:
+    claim = claim_in(S.PARTNER_ACTION_REQUIRED, partner=manager.membership.partner, by=manager)
+    portal = history_html(manager_client.get(reverse("claims:detail", args=[claim.pk])).content.decode())
+    assert "Receipt of the submitted claim" in portal
+    assert "The reviewer&#x27;s request for information" in portal
+    assert "claim_submitted" not in portal and "information_requested" not in portal
+
+    staff = client_for(reviewer())
+    admin = staff.get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
+    assert "Receipt of the submitted claim" in admin and "claim_submitted" not in admin
+
+    manager_client.cookies["django_language"] = "tr"
+    turkish = history_html(manager_client.get(reverse("claims:detail", args=[claim.pk])).content.decode())
+    assert "Gönderilen talebin alındı bildirimi" in turkish
