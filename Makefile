@@ -19,7 +19,8 @@ install: $(BIN)/.installed
 # Every step of `run` sees one PORT and one SITE_URL (links in mail and in seed_demo's printout):
 # SITE_URL if set, else the port served. Set here because honcho hands each Procfile entry a PORT
 # of its own (worker PORT+100, beat PORT+200), which the worker must not build links from.
-RUN_ENV = PORT=$(PORT) SITE_URL=$(or $(SITE_URL),http://127.0.0.1:$(PORT))
+# DEBUG is off unless set: `run` is development (plain HTTP, no SECRET_KEY needed), so it turns it on.
+RUN_ENV = DEBUG=true PORT=$(PORT) SITE_URL=$(or $(SITE_URL),http://127.0.0.1:$(PORT))
 
 # Install, migrate, load the demo, then web + Celery worker + Celery beat on embedded defaults.
 run: install
@@ -36,7 +37,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 migrations-check: install
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

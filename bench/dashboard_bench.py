@@ -34,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpor.settings")
+os.environ.setdefault("DEBUG", "true")  # development settings, as before DEBUG defaulted to off
 
 import django  # noqa: E402
 

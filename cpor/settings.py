@@ -1,8 +1,10 @@
 """CPOR settings: one file, every deployment difference read from the environment.
 
-A fresh machine needs no variables at all (SQLite, Celery's filesystem broker, a private
-folder for PoE files, console mail). Production sets DATABASE_URL, REDIS_URL, STORAGE_BACKEND=s3,
-EMAIL_URL-style SMTP variables and SECRET_KEY.
+DEBUG is off unless the environment turns it on: `make run` and the test suite set DEBUG=true and
+then need no other variable (SQLite, Celery's filesystem broker, a private folder for PoE files,
+console mail). Production leaves DEBUG off and sets SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL,
+REDIS_URL, STORAGE_BACKEND=s3 and the SMTP variables; with DEBUG off every HTTPS protection is on
+and `manage.py check --deploy` is clean.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "cpor",
     "claims",
     "reviews",
@@ -81,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "cpor.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -257,11 +261,58 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 ADMIN_PATH = env_str("ADMIN_PATH", "admin/").strip("/") + "/"
 
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# HTTPS. With DEBUG off: redirect to HTTPS, HSTS for a year on every subdomain, cookies only over
+# HTTPS. HSTS is sent preload-eligible (a documented choice: every subdomain serves HTTPS); the domain
+# is on browsers' preload list only once someone submits it, and set SECURE_HSTS_PRELOAD=false before
+# that if a subdomain cannot. Each can be overridden for a staging host without TLS.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Behind a reverse proxy that terminates TLS, Django sees plain HTTP: name the header the proxy sets
+# (SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto) and a request is HTTPS when it says `https`. Set it only
+# when the proxy overwrites that header on every request; otherwise a client could claim HTTPS.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# A consent link holds its token in the path: never send a path to another site.
+SECURE_REFERRER_POLICY = "same-origin"
+# No page may be framed; the reviewer's PoE preview frames its own file (same origin) and says so.
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy on every response, in development and tests too, so a violation shows up
+# before production: scripts and styles from our own static files only, no inline script, style or
+# event handler, no nonce. PoE previews load from this site or, with S3, from the bucket's origin.
+_document_origins = env_list("CPOR_CSP_DOCUMENT_ORIGINS", [])
+if STORAGE_BACKEND == "s3" and not _document_origins:
+    _endpoint = _poe_storage["OPTIONS"]["endpoint_url"]
+    _bucket = _poe_storage["OPTIONS"]["bucket_name"]
+    _region = _poe_storage["OPTIONS"]["region_name"]
+    _document_origins = (
+        [urlunsplit(urlsplit(_endpoint)[:2] + ("", "", ""))]
+        if _endpoint
+        else [f"https://{_bucket}.s3.amazonaws.com"]
+        + ([f"https://{_bucket}.s3.{_region}.amazonaws.com"] if _region else [])
+    )
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", *_document_origins],
+        "frame-src": ["'self'", *_document_origins],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

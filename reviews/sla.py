@@ -204,6 +204,16 @@ class Bar:
     count: int
     percent: float
     css_class: str
+    offset: float = 0.0  # where the segment starts in its stacked bar, in percent of the widest row
+
+
+def _stacked(bars: list[Bar]) -> list[Bar]:
+    """Each segment starts where the one before it ends (the chart is SVG: no inline widths)."""
+    start = 0.0
+    for bar in bars:
+        bar.offset = round(start, 2)
+        start += bar.percent
+    return bars
 
 
 @dataclass
@@ -260,15 +270,17 @@ def overview(*, now: dt.datetime | None = None) -> Overview:
             status=status,
             label=str(S(status).label),
             total=totals[status],
-            bars=[
-                Bar(
-                    label=label,
-                    count=age_counts.get((status, index), 0),
-                    percent=round(100 * age_counts.get((status, index), 0) / widest, 2),
-                    css_class=f"age-{index}",
-                )
-                for index, (label, _limit) in enumerate(AGE_BUCKETS)
-            ],
+            bars=_stacked(
+                [
+                    Bar(
+                        label=label,
+                        count=age_counts.get((status, index), 0),
+                        percent=round(100 * age_counts.get((status, index), 0) / widest, 2),
+                        css_class=f"age-{index}",
+                    )
+                    for index, (label, _limit) in enumerate(AGE_BUCKETS)
+                ]
+            ),
         )
         for status in OPEN_STATUSES
     ]
@@ -281,15 +293,17 @@ def overview(*, now: dt.datetime | None = None) -> Overview:
             status=status,
             label=str(S(status).label),
             total=sla_totals[status],
-            bars=[
-                Bar(
-                    label=str(state.label),
-                    count=sla_counts.get((status, state.value), 0),
-                    percent=round(100 * sla_counts.get((status, state.value), 0) / sla_widest, 2),
-                    css_class=f"sla-{state.value}",
-                )
-                for state in (SlaState.BREACHED, SlaState.DUE_SOON, SlaState.ON_TIME)
-            ],
+            bars=_stacked(
+                [
+                    Bar(
+                        label=str(state.label),
+                        count=sla_counts.get((status, state.value), 0),
+                        percent=round(100 * sla_counts.get((status, state.value), 0) / sla_widest, 2),
+                        css_class=f"sla-{state.value}",
+                    )
+                    for state in (SlaState.BREACHED, SlaState.DUE_SOON, SlaState.ON_TIME)
+                ]
+            ),
         )
         for status in SLA_STATUSES
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.decorators import csp_replace
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,6 +26,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from claims import workflow
@@ -265,6 +267,9 @@ def consent_notice(request: HttpRequest, model_admin: admin.ModelAdmin, object_i
 # Documents
 
 
+# The claim page frames the PDF preview; every other page refuses any frame (DENY, 'none').
+@xframe_options_sameorigin
+@csp_replace({"frame-ancestors": ["'self'"]})
 def document(
     request: HttpRequest, model_admin: admin.ModelAdmin, object_id: int, document_id: int
 ) -> HttpResponse:
