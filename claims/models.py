@@ -369,8 +369,8 @@ def reviewer(claim: Claim, user: Any) -> bool:
 
 
 def dispute_decider(claim: Claim, user: Any) -> bool:
-    """Separation of duties: the reviewer who rejected a claim does not decide its dispute."""
-    return is_reviewer(user) and user.pk != claim.rejected_by_id
+    """A review lead decides a dispute, and never the one who rejected the claim (separation of duties)."""
+    return is_reviewer(user) and LEAD_GROUP in user._cpor_group_names and user.pk != claim.rejected_by_id
 
 
 def customer(claim: Claim, user: Any) -> bool:

@@ -23,7 +23,6 @@ from django.urls import NoReverseMatch, reverse
 from claims.models import (
     LEAD_GROUP,
     PROGRAMME_BY_ACTIVITY,
-    REVIEWER_GROUP,
     Claim,
     ClaimEvent,
     Comment,
@@ -113,13 +112,12 @@ def reviewers(claim: Claim) -> Recipients:
 
 def dispute_deciders(claim: Claim) -> Recipients:
     """Who may decide a dispute: every review lead but the reviewer who rejected the claim
-    (separation of duties); the other reviewers when no lead can."""
+    (separation of duties)."""
     users = get_user_model().objects.filter(is_active=True, is_staff=True).exclude(email="")
     if claim.rejected_by_id:
         users = users.exclude(pk=claim.rejected_by_id)
     leads = users.filter(groups__name=LEAD_GROUP)
-    chosen = leads if leads.exists() else users.filter(groups__name=REVIEWER_GROUP)
-    emails = chosen.order_by("email").values_list("email", flat=True).distinct()
+    emails = leads.order_by("email").values_list("email", flat=True).distinct()
     return [(email, settings.LANGUAGE_CODE) for email in emails]
 
 

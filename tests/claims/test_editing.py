@@ -734,7 +734,9 @@ def test_a_withdrawn_claim_can_be_copied_at_once() -> None:
 
 def test_an_upheld_rejection_can_be_copied_at_once() -> None:
     claim = claim_in(S.DISPUTED)
-    claim = workflow.transition(claim, "uphold_rejection", by=reviewer(), comment="The SOW is unsigned.")
+    claim = workflow.transition(
+        claim, "uphold_rejection", by=reviewer(lead=True), comment="The SOW is unsigned."
+    )
     manager = manager_of(claim)
 
     copy = workflow.copy_claim(claim, by=manager)

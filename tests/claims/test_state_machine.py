@@ -115,8 +115,9 @@ PEOPLE_OF_KIND = {
     "customer": ["customer"],
     "system": ["system"],
 }
-# Separation of duties: the reviewer who rejected a claim does not decide its dispute.
+# A review lead decides a dispute, and never the reviewer who rejected the claim (separation of duties).
 DISPUTE_DECISIONS = frozenset({"reopen", "uphold_rejection"})
+LEADS = frozenset({"second_reviewer"})  # the people below who are review leads
 SLA_FIELDS = frozenset({"review_start_due_at", "review_due_at", "dispute_response_due_at"})
 REJECTION_BY = {
     "reject": "insufficient_poe",
@@ -256,7 +257,7 @@ class ClaimLifecycle(RuleBasedStateMachine):
         sources, _target = EDGES[action]
         if self.status not in sources or WHO_MAY[action] != KIND_OF.get(who):
             return False
-        if action in DISPUTE_DECISIONS and self.people[who] == self.rejected_by:
+        if action in DISPUTE_DECISIONS and (who not in LEADS or self.people[who] == self.rejected_by):
             return False
         now = self.now
         new_documents = len(details.get("documents", []))

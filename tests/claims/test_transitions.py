@@ -55,9 +55,9 @@ SLA_FIELDS = frozenset({"review_start_due_at", "review_due_at", "dispute_respons
 
 PARTNER_MANAGERS = frozenset({"incentives_admin", "global_admin", "billing_admin"})
 REVIEWERS = frozenset({"reviewer", "lead", "second_reviewer"})
-# Separation of duties: the reviewer who rejected a claim does not decide its dispute. Every claim
-# here is reviewed and rejected by `reviewer`.
-DISPUTE_DECIDERS = REVIEWERS - {"reviewer"}
+# A review lead decides a dispute, and separation of duties keeps the reviewer who rejected the
+# claim out of it. Every claim here is reviewed and rejected by `reviewer` (not a lead).
+DISPUTE_DECIDERS = frozenset({"lead"})
 ACTORS = (
     "incentives_admin",
     "global_admin",
@@ -681,7 +681,7 @@ def test_uphold_rejection_is_final(cast: Cast, django_capture_on_commit_callback
         django_capture_on_commit_callbacks,
         claim,
         "uphold_rejection",
-        by=cast.second_reviewer,
+        by=cast.lead,
         comment="Still unsigned.",
     )
     claim = outcome.claim
@@ -707,20 +707,31 @@ def test_the_reviewer_who_rejected_does_not_decide_the_dispute(
         match="not allowed",
         **details,
     )
-    other = cast.second_reviewer
+    # Nor does a reviewer who is not a lead; another lead does.
+    assert_refused(
+        django_capture_on_commit_callbacks,
+        claim,
+        action,
+        by=cast.second_reviewer,
+        match="not allowed",
+        **details,
+    )
+    other = reviewer(lead=True, password=None) if rejecter == "lead" else cast.lead
     assert (
         perform(django_capture_on_commit_callbacks, claim, action, by=other, **details).claim.status
         == (ALLOWED[action][2])
     )
 
 
-def test_any_reviewer_decides_the_dispute_of_an_expired_claim(cast: Cast, clock: Any) -> None:
+def test_a_review_lead_decides_the_dispute_of_an_expired_claim(cast: Cast, clock: Any) -> None:
     claim = claim_at(S.PARTNER_ACTION_REQUIRED, cast)
     clock.move_to(claim.partner_response_due_at, tick=False)
     claim = transition(claim, "expire", by=SYSTEM)
     assert claim.rejected_by is None
     claim = transition(claim, "dispute", by=cast.manager, **DETAILS["dispute"])
-    assert transition(claim, "reopen", by=cast.reviewer).status == S.UNDER_REVIEW
+    with pytest.raises(TransitionRefused):
+        transition(claim, "reopen", by=cast.reviewer)
+    assert transition(claim, "reopen", by=cast.lead).status == S.UNDER_REVIEW
 
 
 def test_every_managing_role_may_act_for_its_partner(
@@ -1017,7 +1028,7 @@ def test_no_second_dispute_after_the_rejection_is_upheld(
 def test_a_new_rejection_after_a_reopened_dispute_may_be_disputed_again(cast: Cast, clock: Any) -> None:
     claim = claim_at(S.DISPUTED, cast)
     clock.shift(dt.timedelta(days=1))
-    claim = transition(claim, "reopen", by=cast.second_reviewer)
+    claim = transition(claim, "reopen", by=cast.lead)
     claim = transition(claim, "reject", by=cast.second_reviewer, **DETAILS["reject"])
     assert claim.dispute_window_ends_at == BASE + dt.timedelta(days=31)
     clock.shift(dt.timedelta(days=29))

@@ -55,6 +55,9 @@ def test_the_page_offers_exactly_the_reviewer_transitions_of_the_state(
 
     html = client.get(page(claim)).content.decode()
 
+    # Disputes are a review lead's to decide.
+    if status == S.DISPUTED and not lead:
+        expected = set()
     assert buttons_on(html) == expected
 
 
@@ -149,11 +152,11 @@ def test_reject_needs_sub_reasons_and_tells_the_partner_how_to_dispute() -> None
     assert "The PDF is empty." in body and "dispute this rejection until" in body
 
 
-def test_another_reviewer_decides_a_dispute_by_reopening_or_upholding() -> None:
+def test_a_review_lead_decides_a_dispute_by_reopening_or_upholding() -> None:
     rejecter = reviewer()
     reopened = claim_in(S.DISPUTED, review_by=rejecter)
     upheld = claim_in(S.DISPUTED, review_by=rejecter)
-    other = reviewer()
+    other = reviewer(lead=True)
     client = client_for(other)
 
     form = client.get(button(reopened, "reopen"))
