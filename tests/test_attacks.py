@@ -105,18 +105,7 @@ def business_data() -> tuple[Any, ...]:
 
 def edit_data(claim: Claim, **overrides: Any) -> dict[str, Any]:
     """The edit form of a submitted claim, filled with the claim's own values."""
-    contacts = (
-        "customer_contact_name",
-        "customer_contact_title",
-        "customer_contact_email",
-        "customer_contact_language",
-        "technical_contact_name",
-        "technical_contact_email",
-        "technical_contact_phone",
-        "partner_contact_name",
-        "partner_contact_email",
-        "partner_contact_phone",
-    )
+    contacts = Claim.EDITABLE_AFTER_SUBMIT - {"mpn", "products"}
     data: dict[str, Any] = {
         "mpn": claim.mpn_id,
         "products": list(claim.products.values_list("pk", flat=True)),
