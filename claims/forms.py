@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
+import unicodedata
 from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +23,6 @@ from claims.models import (
     SolutionArea,
     WithdrawReason,
 )
-from cpor.ratelimit import client_ip, hit
 
 MAX_TEXT = 5000
 
@@ -33,48 +30,26 @@ MAX_TEXT = 5000
 # Signing in
 
 
-SIGN_IN_FAILURES = 10  # failed sign-ins per IP address and email …
-SIGN_IN_WINDOW = 15 * 60  # … within this many seconds, then the pair is locked for as long
-SIGN_IN_FAILURES_PER_IP = 50  # failures from one address across all emails (password spraying)
+class SignInEmailField(forms.EmailField):
+    """An address typed in compatibility characters (fullwidth `ａｌｉｃｅ@…`) is read as the plain
+    one before it is validated. The case is kept: `claims.auth` folds it for the lock and the
+    account lookup, and needs the exact spelling only to tell apart two accounts that fold alike."""
+
+    def to_python(self, value: Any) -> str:
+        return unicodedata.normalize("NFKC", super().to_python(value))
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    """Sign in with email and password; after too many failures the address is locked for a while.
+    """Sign in with email and password. Failures are counted and locks kept by django-axes
+    (`claims.auth`), the same for the admin's sign-in page."""
 
-    The lock is checked before the password, so a correct guess during the lock does not sign in.
-    """
-
-    username = forms.EmailField(
+    username = SignInEmailField(
         label=_("Email address"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _("The email address or the password is wrong."),
-        "throttled": _(
-            "Too many failed sign-ins. Wait 15 minutes and try again, or reset your password by email."
-        ),
     }
-
-    def clean(self) -> dict[str, Any]:
-        email = (self.cleaned_data.get("username") or "").strip().lower()
-        password = self.cleaned_data.get("password")
-        if not email or not password:
-            return self.cleaned_data
-        ip = client_ip(self.request) if self.request is not None else "unknown"
-        pair = hashlib.sha256(f"{ip}\n{email}".encode()).hexdigest()
-        locks = [f"signin-lock:pair:{pair}", f"signin-lock:ip:{ip}"]
-        if any(cache.get(lock) for lock in locks):
-            raise ValidationError(self.error_messages["throttled"], code="throttled")
-        self.user_cache = authenticate(self.request, username=email, password=password)
-        if self.user_cache is None:
-            within_pair = hit("signin-pair", pair, limit=SIGN_IN_FAILURES, window_seconds=SIGN_IN_WINDOW)
-            within_ip = hit("signin-ip", ip, limit=SIGN_IN_FAILURES_PER_IP, window_seconds=SIGN_IN_WINDOW)
-            if not (within_pair and within_ip):
-                cache.set(locks[0] if not within_pair else locks[1], 1, timeout=SIGN_IN_WINDOW)
-                raise ValidationError(self.error_messages["throttled"], code="throttled")
-            raise self.get_invalid_login_error()
-        self.confirm_login_allowed(self.user_cache)
-        return self.cleaned_data
 
 
 # ---------------------------------------------------------------------------------------------

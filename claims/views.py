@@ -53,7 +53,8 @@ from claims.models import Claim, Membership, SolutionArea, dispute_window_open
 from claims.password_reset import OutboxPasswordResetForm
 from claims.poe_template import poe_template_docx
 from claims.workflow import TransitionRefused
-from cpor.ratelimit import client_ip, hit
+from cpor.client_ip import client_ip
+from cpor.ratelimit import hit
 
 S = Claim.Status
 PANEL_ACTIONS = ("edit", "submit", "dispute", "copy", "withdraw", "delete")
@@ -136,7 +137,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "board": board,
             "needs": selectors.needs_attention(membership.partner_id),
             "statuses": _status_entries(board, query),
-            # The filter form's HTML depends only on the query, the language and the catalogue: cached.
+            # The filter form's HTML depends on the filters, the language and the catalogue: cached
+            # for the few filter states that have one spelling (see _filter_form_key).
+            "filter_form_key": _filter_form_key(request, form),
             "products_key": hashlib.md5(repr(form.products).encode(), usedforsecurity=False).hexdigest(),
             "chart_bar": CHART_BAR,
             "export_query": query.urlencode(),
@@ -145,6 +148,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "filtered": any(request.GET.get(name) for name in form.fields if name not in ("page", "sort")),
         },
     )
+
+
+CACHED_FILTERS = ("status", "sort")
+
+
+def _filter_form_key(request: HttpRequest, form: DashboardFilterForm) -> str | None:
+    """The filter form's cache key: its cleaned status and sort, or None (not cached).
+
+    Only a form without errors whose other fields are empty is cached, so the key space is the
+    statuses times the sort orders whatever URLs a client invents (junk parameters, free text,
+    dates, invalid values all render uncached), and a key never stands for HTML that shows
+    something else: a valid choice is spelled one way only.
+    """
+    # The page number is a hidden field, not part of the form's HTML.
+    ignored = (*CACHED_FILTERS, "page")
+    if form.errors or any(request.GET.get(name) for name in form.fields if name not in ignored):
+        return None
+    return ":".join(f"{name}={form.cleaned_data.get(name) or ''}" for name in CACHED_FILTERS)
 
 
 def _page_query(query: Any, page: int) -> str:
@@ -688,7 +709,10 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         if not hit(
-            "password-reset", client_ip(self.request), limit=PASSWORD_RESETS_PER_IP, window_seconds=900
+            "password-reset",
+            client_ip(self.request) or "unknown",
+            limit=PASSWORD_RESETS_PER_IP,
+            window_seconds=900,
         ):
             form.add_error(
                 None, _("Too many reset requests from your network. Wait 15 minutes and try again.")

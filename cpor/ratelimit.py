@@ -1,7 +1,12 @@
-"""A small fixed-window rate limit on the Django cache (Redis in production, per-process locally)."""
+"""A small fixed-window rate limit on the Django cache (Redis in production, per-process locally).
+
+A limit fails open: when the cache cannot count (Redis is down), the request goes through and a
+warning is logged. Sign-in lockouts are not built on this: django-axes keeps them in the database.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -12,13 +17,15 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from cpor.cache import CacheUnavailable
+from cpor.client_ip import client_ip
 
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+logger = logging.getLogger(__name__)
 
 
 def hit(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
-    """Count one hit; return True while the caller is within `limit` hits in the current window."""
+    """Count one hit; return True while the caller is within `limit` hits in the current window
+    (and when the cache cannot count)."""
     bucket = int(time.time() // window_seconds)
     cache_key = f"rl:{scope}:{key}:{bucket}"
     cache.add(cache_key, 0, timeout=window_seconds + 5)
@@ -27,6 +34,9 @@ def hit(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
     except ValueError:  # evicted between add and incr
         cache.set(cache_key, 1, timeout=window_seconds + 5)
         count = 1
+    except CacheUnavailable:
+        logger.warning("rate limit %s not applied: the cache is unavailable", scope)
+        return True
     return count <= limit
 
 
@@ -37,7 +47,7 @@ def rate_limit_per_ip(scope: str, *, limit_setting: str, window_seconds: int = 6
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             limit = getattr(settings, limit_setting)
-            if not hit(scope, client_ip(request), limit=limit, window_seconds=window_seconds):
+            if not hit(scope, client_ip(request) or "unknown", limit=limit, window_seconds=window_seconds):
                 response = HttpResponse(
                     _("Too many requests. Please wait a minute and try again."),
                     status=429,

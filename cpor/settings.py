@@ -9,6 +9,7 @@ and `manage.py check --deploy` is clean.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -76,10 +77,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
+    "axes",
     "cpor",
     "claims",
     "reviews",
     "consent",
+    "api",
+    # The Partner API's docs page takes Swagger UI from django-ninja's own static files (no CDN).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cpor.urls"
@@ -129,7 +136,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-AUTHENTICATION_BACKENDS = ["claims.auth.EmailBackend"]
+# django-axes first: a locked sign-in is refused before any password is checked (`claims.auth`).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "claims.auth.EmailBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -232,6 +240,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request hands mail to the broker after commit; with the broker down it gives up within
+# about a second (the outbox row stays queued and the beat re-drive sends it) instead of hanging.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 
 # Cache (rate limits): Redis when REDIS_URL is set, otherwise per-process memory.
 # The cache lives in its own Redis database (REDIS_CACHE_URL, default: REDIS_URL's server, database 1),
@@ -239,18 +256,41 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 REDIS_CACHE_URL = env_str("REDIS_CACHE_URL") or (
     urlunsplit(urlsplit(REDIS_URL)._replace(path="/1")) if REDIS_URL else ""
 )
+# A Redis outage empties the cache instead of failing requests (cpor.cache.FailOpenRedisCache).
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "cpor.cache.FailOpenRedisCache",
             "LOCATION": REDIS_CACHE_URL,
             "KEY_PREFIX": "cpor",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
 CPOR_CONSENT_RATE_LIMIT = env_int("CPOR_CONSENT_RATE_LIMIT", 30)  # requests per IP per minute
+
+# The client's address (cpor.client_ip), for sign-in locks and rate limits: X-Forwarded-For is read
+# only from these proxies (addresses or networks, comma-separated), right to left. Empty: the
+# connecting address is the client, whatever headers say.
+CPOR_TRUSTED_PROXIES = env_list("CPOR_TRUSTED_PROXIES", [])
+
+# Sign-in lockouts (django-axes; the portal and the admin alike, counted in the database so a
+# Redis outage changes nothing): an account at one address is locked after AXES_FAILURE_LIMIT
+# failures, an address after CPOR_SIGN_IN_FAILURES_PER_IP failures across accounts, each for
+# CPOR_SIGN_IN_LOCK_MINUTES after the failure that locked it. Addresses are compared in their
+# canonical form (claims.auth.canonical_email).
+AXES_FAILURE_LIMIT = env_int("CPOR_SIGN_IN_FAILURES", 10)
+CPOR_SIGN_IN_FAILURES_PER_IP = env_int("CPOR_SIGN_IN_FAILURES_PER_IP", 50)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("CPOR_SIGN_IN_LOCK_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # this order: claims.auth
+AXES_HANDLER = "claims.auth.SignInAttemptHandler"
+AXES_USERNAME_CALLABLE = "claims.auth.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "cpor.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "claims.auth.locked_out"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a lock ends when it said it would
+AXES_VERBOSE = False
 
 # Business rules that operators may tune.
 CPOR_HOLIDAY_COUNTRY = env_str("CPOR_HOLIDAY_COUNTRY", "US")

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import time
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import LEAD_GROUP, REVIEWER_GROUP, InformationRequestReason, InsufficientPoeSubReason
-from cpor.ratelimit import client_ip, hit
 from reviews.models import CHECKLIST_ITEMS
 
 TEXT_LIMIT = 5000
@@ -175,46 +171,13 @@ class ConsentNoticeForm(forms.Form):
 
 
 # ---------------------------------------------------------------------------------------------
-# Sign-in throttling for the admin
+# Signing in to the admin
 
 
-LOGIN_FAILURES = 10  # per client IP and username, per window, then a lock for the window
-LOGIN_WINDOW_SECONDS = 15 * 60
-
-
-def _login_key(ip: str, username: str) -> str:
-    # Hashed: usernames are free text and cache keys must stay short and printable.
-    return hashlib.sha256(f"{ip}\x00{username.strip().lower()}".encode()).hexdigest()
-
-
-class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
-    """The admin sign-in, refused for a while after too many failures from one IP for one username."""
-
-    error_messages = {
-        **AdminAuthenticationForm.error_messages,
-        "throttled": _(
-            "Too many failed sign-in attempts for this account from your network. "
-            "Wait 15 minutes and try again."
-        ),
-    }
+class AdminSignInForm(AdminAuthenticationForm):
+    """The admin's sign-in by email. Failures are counted and locks kept by django-axes, one policy
+    with the portal's sign-in (`claims.auth`): an account locked at one page is locked at the other."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].label = _("Email")
-
-    def clean(self) -> dict[str, Any]:
-        username = self.cleaned_data.get("username") or ""
-        key = _login_key(client_ip(self.request) if self.request else "unknown", username)
-        blocked = f"admin-login-blocked:{key}"
-        # The lock holds its end time: the cache's expiry alone would be the backend's clock, not ours.
-        if (cache.get(blocked) or 0) > time.time():
-            raise ValidationError(self.error_messages["throttled"], code="throttled")
-        try:
-            return super().clean()
-        except ValidationError:
-            # The tenth failure locks: `hit` answers False past `limit` hits.
-            if not hit("admin-login", key, limit=LOGIN_FAILURES - 1, window_seconds=LOGIN_WINDOW_SECONDS):
-                # Checked before the password from now on: a right guess during the lock does not sign in.
-                cache.set(blocked, time.time() + LOGIN_WINDOW_SECONDS, timeout=LOGIN_WINDOW_SECONDS)
-                raise ValidationError(self.error_messages["throttled"], code="throttled") from None
-            raise

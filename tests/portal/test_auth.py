@@ -1,4 +1,5 @@
-"""Sign in with email, sign out, throttled failures, password reset by email, and the language."""
+"""Sign in with email, sign out, locked failures (the policy: test_sign_in_policy.py), password reset
+by email, and the language."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from claims import forms
 from cpor import outbox
 from cpor.models import OutboundEmail
 
@@ -24,7 +24,7 @@ LOGIN = "/accounts/login/"
 
 @pytest.fixture(autouse=True)
 def _private_counters(settings: Any) -> Any:
-    """Throttle counters in this process only (a shared Redis may be flushed by another test run),
+    """Rate-limit counters in this process only (a shared Redis may be flushed by another test run),
     under a stopped clock (a fixed-window counter resets when a window boundary passes)."""
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "auth"}
@@ -55,15 +55,17 @@ def test_a_wrong_password_is_a_form_error(manager: Any, client: Client) -> None:
     assert "_auth_user_id" not in client.session
 
 
-def test_repeated_failures_are_throttled_per_address_and_email(manager: Any, client: Client) -> None:
-    for _ in range(forms.SIGN_IN_FAILURES):
+def test_repeated_failures_lock_the_email_at_that_address(
+    manager: Any, client: Client, settings: Any
+) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert "is wrong" in sign_in(client, "alice@contoso.example", "guess").content.decode()
     response = sign_in(client, "alice@contoso.example", "guess")
-    assert response.status_code == 200
+    assert response.status_code == 429
     assert "Too many failed sign-ins" in response.content.decode()
     # Locked: even the right password does not sign in now …
     response = sign_in(client, "alice@contoso.example", "pw-for-tests")
-    assert "Too many failed sign-ins" in response.content.decode()
+    assert response.status_code == 429 and "Too many failed sign-ins" in response.content.decode()
     assert "_auth_user_id" not in client.session
     # … but another email from the same address, or the same email from elsewhere, still can.
     other = sign_in(client, "bob@contoso.example", "guess")
