@@ -722,6 +722,86 @@ def _(stage: Stage) -> list[HttpResponse]:
     return [response]
 
 
+def lock_out(stage: Stage, email: str, **extra: Any) -> list[HttpResponse]:
+    """Ten wrong passwords for `email` from one client: the sign-in policy's limit."""
+    client = stage.client()
+    return [
+        client.post(reverse("login"), {"username": email, "password": f"guess-{n}"}, **extra)
+        for n in range(10)
+    ]
+
+
+def cache_entries() -> int:
+    """How many entries the cache holds: the local-memory cache's dict, or Redis' key count."""
+    from django.core.cache import cache
+
+    store = cache._cache
+    return len(store) if isinstance(store, dict) else store.get_client(None).dbsize()
+
+
+def signed_in_sessions() -> int:
+    return sum("_auth_user_id" in session.get_decoded() for session in Session.objects.all())
+
+
+@attack("auth: a locked account cannot sign in with a look-alike address, at either page")
+def _(stage: Stage) -> list[HttpResponse]:
+    stage.member.set_password("the-right-one-1")
+    stage.member.save()
+    before = business_data()
+    tries = lock_out(stage, "bob@contoso.example")
+    # The long s (ſ) and upper case fold to the same address; the admin shares the lock.
+    tries.append(
+        stage.client().post(
+            reverse("login"), {"username": "BOB@CONTOſO.EXAMPLE", "password": "the-right-one-1"}
+        )
+    )
+    tries.append(
+        stage.client().post(
+            reverse("admin:login"), {"username": "bob@contoso.example", "password": "the-right-one-1"}
+        )
+    )
+    assert tries[-2].status_code == 429 and tries[-1].status_code == 429
+    assert signed_in_sessions() == 0
+    assert business_data() == before
+    return tries
+
+
+@attack("auth: a forged X-Forwarded-For neither dodges the lock nor locks out someone else")
+def _(stage: Stage) -> list[HttpResponse]:
+    tries = []
+    for n in range(10):  # a new forged address each time, from one real client
+        tries += [
+            stage.client().post(
+                reverse("login"),
+                {"username": "alice@contoso.example", "password": "guess"},
+                HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+            )
+        ]
+    assert tries[-1].status_code == 429
+    stage.manager.set_password("alice-right-pw-1")
+    stage.manager.save()
+    before = business_data()
+    other_ip = stage.client().post(
+        reverse("login"),
+        {"username": "alice@contoso.example", "password": "alice-right-pw-1"},
+        REMOTE_ADDR="192.0.2.77",
+    )
+    assert other_ip.status_code == 302  # the real owner elsewhere is not locked out
+    assert business_data() == before
+    return [*tries, other_ip]
+
+
+@attack("cache: 300 invented dashboard URLs add no cache entry each")
+def _(stage: Stage) -> list[HttpResponse]:
+    client = stage.client(stage.manager)
+    client.get("/claims/")
+    before = cache_entries()
+    assert before > 0  # the dashboard caches: the counter sees its entries
+    responses = [client.get(f"/claims/?q=x{n}&utm={n}&sort=name{n}&page={n}") for n in range(300)]
+    assert cache_entries() - before < 20
+    return responses
+
+
 # ---------------------------------------------------------------------------------------------
 # The harness
 
@@ -753,4 +833,6 @@ CHANGES_ALLOWED = {
     "admin: a lead cannot uphold the rejection they made themselves",
     "portal: a spreadsheet formula in a claim name is exported as text",
     "portal: sign-in does not redirect off-site after success",
+    "auth: a locked account cannot sign in with a look-alike address, at either page",
+    "auth: a forged X-Forwarded-For neither dodges the lock nor locks out someone else",
 }
