@@ -136,7 +136,7 @@ def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: b
     diff = event.diff or {}
     changes: list[Change] = []
     for key, values in sorted(diff.items()):
-        if key in ("status", "copied_from"):
+        if key in ("status", "copied_from", "via"):
             continue
         if key in ("documents_added", "documents_removed"):
             label = _("Documents added") if key == "documents_added" else _("Documents removed")
@@ -169,6 +169,9 @@ def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: b
     else:
         by_lead = getattr(event, "by_lead", False)
         who = author_label(event.actor_kind, event.actor, event.action, by_lead=by_lead)
+    via = diff.get("via")
+    if isinstance(via, dict) and via.get("channel") == "api":
+        who = _("%(who)s via API (key “%(key)s”)") % {"who": who, "key": via.get("key", "")}
     return HistoryEntry(
         at=event.created_at,
         who=who,

@@ -152,7 +152,13 @@ def record_event(
     note: str = "",
     partner_visible: bool = True,
     email_id: int | None = None,
+    via: Mapping[str, str] | None = None,
 ) -> ClaimEvent:
+    """Append one event. `via` names the channel a person acted through when it is not the portal
+    (the Partner API passes `{"channel": "api", "key": <the key's name>}`); history shows it."""
+    diff = dict(diff or {})
+    if via:
+        diff["via"] = dict(via)
     return ClaimEvent.objects.create(
         claim=claim,
         created_at=now,
@@ -161,7 +167,7 @@ def record_event(
         action=action,
         from_status=from_status,
         to_status=to_status,
-        diff=dict(diff or {}),
+        diff=diff,
         note=note,
         partner_visible=partner_visible,
         email_id=email_id,
@@ -192,17 +198,26 @@ def _refuse_state(claim: Claim, action: str) -> TransitionRefused:
     )
 
 
-def transition(claim: Claim | int, action: str, *, by: Any, **details: Any) -> Claim:
+def transition(
+    claim: Claim | int, action: str, *, by: Any, via: Mapping[str, str] | None = None, **details: Any
+) -> Claim:
     """Move `claim` through `action` as `by`; return the saved claim.
 
     Raises TransitionRefused (and changes nothing) when the state, the actor or a condition does
-    not allow it, or when `details` break a rule (missing reason, empty comment …).
+    not allow it, or when `details` break a rule (missing reason, empty comment …). `via`: see
+    `record_event`.
     """
-    return _transition(claim, action, by=by, details=details, skip_locked=False)
+    return _transition(claim, action, by=by, details=details, skip_locked=False, via=via)
 
 
 def _transition(
-    claim: Claim | int, action: str, *, by: Any, details: dict[str, Any], skip_locked: bool
+    claim: Claim | int,
+    action: str,
+    *,
+    by: Any,
+    details: dict[str, Any],
+    skip_locked: bool,
+    via: Mapping[str, str] | None = None,
 ) -> Claim:
     if action not in TRANSITIONS:
         raise TransitionRefused(_("Unknown action “%(action)s”.") % {"action": action})
@@ -282,6 +297,7 @@ def _transition(
                 to_status=locked.status,
                 diff=diff,
                 note=comment or (details.get("justification") or "").strip(),
+                via=via,
             )
             context = StepContext(
                 claim=locked, action=action, by=by, now=now, event_id=event.pk, details=details
@@ -360,7 +376,13 @@ def _check_duplicates(claim: Claim) -> None:
         )
 
 
-def create_claim(*, by: Any, fields: Mapping[str, Any], products: Iterable[Product | str] = ()) -> Claim:
+def create_claim(
+    *,
+    by: Any,
+    fields: Mapping[str, Any],
+    products: Iterable[Product | str] = (),
+    via: Mapping[str, str] | None = None,
+) -> Claim:
     """Create a draft (`editing`) claim for the acting user's partner."""
     membership = membership_of(by)
     if membership is None or not membership.can_manage_claims:
@@ -389,11 +411,14 @@ def create_claim(*, by: Any, fields: Mapping[str, Any], products: Iterable[Produ
             now=now,
             to_status=claim.status,
             diff=_diff({}, claim.snapshot()),
+            via=via,
         )
     return claim
 
 
-def edit_claim(claim: Claim | int, *, by: Any, changes: Mapping[str, Any]) -> Claim:
+def edit_claim(
+    claim: Claim | int, *, by: Any, changes: Mapping[str, Any], via: Mapping[str, str] | None = None
+) -> Claim:
     """Change partner fields the current state allows; one `edit` event with the field diff."""
     with transaction.atomic():
         locked = _lock(claim)
@@ -430,11 +455,13 @@ def edit_claim(claim: Claim | int, *, by: Any, changes: Mapping[str, Any]) -> Cl
                 raise ValidationError(problems)
         diff = _diff(before, locked.snapshot())
         if diff:
-            record_event(locked, by=by, action=ClaimEvent.Action.EDIT, now=now, diff=diff)
+            record_event(locked, by=by, action=ClaimEvent.Action.EDIT, now=now, diff=diff, via=via)
     return locked
 
 
-def add_document(claim: Claim | int, *, by: Any, upload: UploadedFile) -> PoeDocument:
+def add_document(
+    claim: Claim | int, *, by: Any, upload: UploadedFile, via: Mapping[str, str] | None = None
+) -> PoeDocument:
     """Store one PoE file (type checked from its bytes) and record the upload."""
     with transaction.atomic():
         locked = _lock(claim)
@@ -454,6 +481,7 @@ def add_document(claim: Claim | int, *, by: Any, upload: UploadedFile) -> PoeDoc
                 now=now,
                 diff={"documents_added": [document.original_name]},
                 note=document.original_name,
+                via=via,
             )
         except BaseException:
             # The row rolls back with the transaction; the stored file must go too.
@@ -486,7 +514,14 @@ def remove_document(claim: Claim | int, *, by: Any, document_id: int) -> None:
         transaction.on_commit(lambda: storage.delete(stored_name))
 
 
-def add_comment(claim: Claim | int, *, by: Any, body: str, partner_visible: bool = True) -> Comment:
+def add_comment(
+    claim: Claim | int,
+    *,
+    by: Any,
+    body: str,
+    partner_visible: bool = True,
+    via: Mapping[str, str] | None = None,
+) -> Comment:
     """A partner reply (always partner-visible) or a reviewer comment or internal note."""
     body = (body or "").strip()
     if not body:
@@ -524,6 +559,7 @@ def add_comment(claim: Claim | int, *, by: Any, body: str, partner_visible: bool
             now=now,
             note=body,
             partner_visible=partner_visible,
+            via=via,
         )
         notifications.after_comment(locked, comment, now=now)
     return comment

@@ -82,6 +82,9 @@ INSTALLED_APPS = [
     "claims",
     "reviews",
     "consent",
+    "api",
+    # The Partner API's docs page takes Swagger UI from django-ninja's own static files (no CDN).
+    "ninja",
 ]
 
 MIDDLEWARE = [

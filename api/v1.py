@@ -1,0 +1,489 @@
+"""The Partner API, version 1 (`/api/v1/`): thin handlers over `claims.workflow` and `claims.selectors`.
+
+Every handler fetches through the key's partner (another partner's claim is a 404), acts as the
+key's creating user through the same workflow functions as the portal, and records "via API" with
+the key's name in history. Writes need a read-write key and accept `Idempotency-Key`.
+Errors are problem details (`api.problems`).
+"""
+
+# No `from __future__ import annotations`: django-ninja reads the handlers' annotations through the
+# `idempotent` wrapper, whose module globals would not resolve string annotations.
+
+import base64
+import binascii
+import datetime as dt
+import json
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import File, NinjaAPI, Query, Schema, UploadedFile
+from ninja.errors import AuthenticationError, HttpError, Throttled
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import BaseModel, Field
+
+from api.auth import read_key, write_key
+from api.idempotency import idempotent
+from api.models import ApiKey
+from api.problems import Problem, not_found, problem_response, validation_problem
+from api.schemas import (
+    ACTIONS,
+    Action,
+    ActionIn,
+    ChangeOut,
+    ClaimCreate,
+    ClaimOut,
+    ClaimPage,
+    ClaimPatch,
+    CommentIn,
+    CommentOut,
+    DeadlineOut,
+    DocumentOut,
+    EventOut,
+    MpnOut,
+    ProblemOut,
+    ProductOut,
+)
+from claims import selectors, workflow
+from claims.history import author_label, history_entries, lead_flag
+from claims.models import Activity, Claim, Comment, MpnId, PoeDocument, Product, SolutionArea
+from claims.workflow import TransitionRefused
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+# What each action takes from the request body (the workflow's details for it).
+ACTION_DETAILS: dict[str, tuple[str, ...]] = {
+    "submit": (),
+    "resubmit": ("comment",),
+    "withdraw": ("reason", "comment"),
+    "dispute": ("justification",),
+}
+# Every operation may answer with problem details (application/problem+json).
+PROBLEMS: dict[int, Any] = {status: ProblemOut for status in (401, 403, 404, 409, 422, 429)}
+
+api = NinjaAPI(
+    title="CPOR Partner API",
+    version="1",
+    description=(
+        "Create, follow and answer customer-association claims from your CRM. "
+        "Authenticate with `Authorization: Bearer <key>` (create keys on the portal's API keys page). "
+        "Every POST and PATCH accepts `Idempotency-Key`. Errors are RFC 9457 problem details with a `code`."
+    ),
+    urls_namespace="api-v1",
+    auth=read_key,
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors as problem details
+
+
+@api.exception_handler(Problem)
+def _problem(request: HttpRequest, exc: Problem) -> HttpResponse:
+    return problem_response(exc)
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+        loc = [part for part in loc if part not in ("form", "file", "filters", "data")] or ["__all__"]
+        errors.setdefault(".".join(loc), []).append(str(error.get("msg", "")))
+    return problem_response(validation_problem(errors))
+
+
+@api.exception_handler(ValidationError)
+def _rule_broken(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    errors = {("__all__" if name == "__all__" else name): list(messages) for name, messages in errors.items()}
+    return problem_response(validation_problem(errors))
+
+
+@api.exception_handler(TransitionRefused)
+def _refused(request: HttpRequest, exc: TransitionRefused) -> HttpResponse:
+    return problem_response(Problem(409, "transition_refused", str(exc)))
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return problem_response(Problem(403, "forbidden", str(exc) or _("You are not allowed to do this.")))
+
+
+@api.exception_handler(Http404)
+def _missing(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem_response(not_found())
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem_response(
+        Problem(401, "unauthorized", _("Send a valid API key: Authorization: Bearer <key>."))
+    )
+
+
+@api.exception_handler(Throttled)
+def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    return problem_response(Problem(429, "rate_limited", _("Too many requests; retry later.")))
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {
+        400: "validation_error",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        409: "conflict",
+    }
+    return problem_response(Problem(exc.status_code, codes.get(exc.status_code, "error"), str(exc)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _key(request: HttpRequest) -> ApiKey:
+    return request.auth  # type: ignore[attr-defined]
+
+
+def _via(request: HttpRequest) -> dict[str, str]:
+    return {"channel": "api", "key": _key(request).name}
+
+
+def _json(status: int, body: BaseModel) -> HttpResponse:
+    return HttpResponse(body.model_dump_json(), status=status, content_type="application/json")
+
+
+def _claims(request: HttpRequest) -> QuerySet[Claim]:
+    return (
+        selectors.partner_claims(_key(request).partner_id)
+        .select_related("mpn")
+        .prefetch_related(Prefetch("products", queryset=Product.objects.only("id", "code").order_by("code")))
+    )
+
+
+def _claim(request: HttpRequest, claim_id: int) -> Claim:
+    claim = _claims(request).filter(pk=claim_id).first()
+    if claim is None:
+        raise not_found()
+    return claim
+
+
+def _claim_out(request: HttpRequest, claim: Claim) -> ClaimOut:
+    key = _key(request)
+    deadline_field = Claim.DEADLINE_BY_STATUS.get(claim.status)
+    deadline = selectors.next_deadline(claim)
+    may_write = key.can_write
+    return ClaimOut(
+        id=claim.pk,
+        name=claim.name,
+        status=claim.status,
+        status_label=str(claim.get_status_display()),
+        mpn=claim.mpn.number,
+        solution_area=claim.solution_area,
+        activity=claim.activity,
+        customer_name=claim.customer_name,
+        customer_domain=claim.customer_domain,
+        customer_tenant_id=claim.customer_tenant_id,
+        subscription_id=claim.subscription_id,
+        products=[p.code for p in claim.products.all()],
+        customer_contact_name=claim.customer_contact_name,
+        customer_contact_title=claim.customer_contact_title,
+        customer_contact_email=claim.customer_contact_email,
+        customer_contact_language=claim.customer_contact_language,
+        technical_contact_name=claim.technical_contact_name,
+        technical_contact_email=claim.technical_contact_email,
+        technical_contact_phone=claim.technical_contact_phone,
+        partner_contact_name=claim.partner_contact_name,
+        partner_contact_email=claim.partner_contact_email,
+        partner_contact_phone=claim.partner_contact_phone,
+        work_description=claim.work_description,
+        information_request_reasons=list(claim.information_request_reasons or []),
+        rejection_reason=claim.rejection_reason,
+        rejection_sub_reasons=list(claim.rejection_sub_reasons or []),
+        dispute_justification=claim.dispute_justification,
+        review_start_due_at=claim.review_start_due_at,
+        review_due_at=claim.review_due_at,
+        partner_response_due_at=claim.partner_response_due_at,
+        consent_window_ends_at=claim.consent_window_ends_at,
+        dispute_window_ends_at=claim.dispute_window_ends_at,
+        dispute_response_due_at=claim.dispute_response_due_at,
+        deadline=DeadlineOut(
+            field=deadline_field, at=deadline.at, words=deadline.words, overdue=deadline.overdue
+        )
+        if deadline and deadline_field
+        else None,
+        allowed_actions=[a for a in workflow.allowed_actions(claim, request.user) if a in ACTIONS]
+        if may_write
+        else [],
+        editable_fields=sorted(claim.editable_fields()) if may_write else [],
+        may_add_documents=may_write and claim.may_add_documents,
+        copied_from=claim.copied_from_id,
+        created_at=claim.created_at,
+        submitted_at=claim.submitted_at,
+        updated_at=claim.updated_at,
+    )
+
+
+def _fields(request: HttpRequest, payload: Schema) -> tuple[dict[str, Any], list[str] | None]:
+    """The payload's fields as the workflow takes them: the MPN ID as the partner's object."""
+    fields = payload.model_dump(exclude_unset=True)
+    products = fields.pop("products", None)
+    if "mpn" in fields:
+        mpn = MpnId.objects.filter(partner_id=_key(request).partner_id, number=fields["mpn"]).first()
+        if mpn is None:
+            raise validation_problem({"mpn": [_("Not one of your organization's MPN IDs.")]})
+        fields["mpn"] = mpn
+    return fields, products
+
+
+def _encode_cursor(claim: Claim) -> str:
+    raw = json.dumps([claim.updated_at.isoformat(), claim.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, pk = json.loads(raw)
+        moment = dt.datetime.fromisoformat(at)
+        if moment.tzinfo is None or not isinstance(pk, int):
+            raise ValueError(cursor)
+        return moment, pk
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise validation_problem({"cursor": [_("Not a cursor this API gave out.")]}) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims
+
+
+class ClaimFilters(Schema):
+    status: str | None = Field(None, description="a status code, e.g. submitted")
+    activity: str | None = None
+    solution_area: str | None = None
+    product: str | None = Field(None, description="a product code")
+    q: str | None = Field(None, description="search name, customer, domain or tenant ID", max_length=200)
+    updated_since: dt.datetime | None = Field(None, description="only claims changed at or after this time")
+    cursor: str | None = None
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+CHOICES = {"status": Claim.Status, "activity": Activity, "solution_area": SolutionArea}
+
+
+@api.get("/claims", response={200: ClaimPage, **PROBLEMS}, tags=["claims"])
+def list_claims(request: HttpRequest, filters: Query[ClaimFilters]) -> ClaimPage:
+    """The partner's claims in a stable order (last change, then id): follow `next_cursor`."""
+    for name, choices in CHOICES.items():
+        value = getattr(filters, name)
+        if value and value not in choices.values:
+            raise validation_problem({name: [_("Unknown value “%(value)s”.") % {"value": value}]})
+    text = (filters.q or "").strip()
+    if "\x00" in text:
+        raise validation_problem({"q": [_("Null characters are not allowed.")]})
+    chosen = selectors.DashboardFilters(
+        q=text,
+        status=filters.status or "",
+        activity=filters.activity or "",
+        solution_area=filters.solution_area or "",
+        product=filters.product or "",
+    )
+    claims = selectors.filtered_claims(_key(request).partner_id, chosen)
+    if filters.updated_since is not None:
+        since = filters.updated_since
+        if timezone.is_naive(since):
+            since = timezone.make_aware(since, dt.UTC)
+        claims = claims.filter(updated_at__gte=since)
+    if filters.cursor:
+        at, pk = _decode_cursor(filters.cursor)
+        claims = claims.filter(Q(updated_at__gt=at) | Q(updated_at=at, pk__gt=pk))
+    page = list(
+        claims.select_related("mpn")
+        .prefetch_related(Prefetch("products", queryset=Product.objects.only("id", "code").order_by("code")))
+        .order_by("updated_at", "id")[: filters.limit + 1]
+    )
+    more = len(page) > filters.limit
+    page = page[: filters.limit]
+    return ClaimPage(
+        items=[_claim_out(request, claim) for claim in page],
+        next_cursor=_encode_cursor(page[-1]) if more else None,
+    )
+
+
+@api.post("/claims", auth=write_key, response={201: ClaimOut, **PROBLEMS}, tags=["claims"])
+@idempotent
+def create_claim(request: HttpRequest, payload: ClaimCreate) -> HttpResponse:
+    """Create a draft (status `editing`)."""
+    fields, products = _fields(request, payload)
+    fields = {name: value for name, value in fields.items() if value is not None}
+    claim = workflow.create_claim(by=request.user, fields=fields, products=products or [], via=_via(request))
+    return _json(201, _claim_out(request, _claim(request, claim.pk)))
+
+
+@api.get("/claims/{claim_id}", response={200: ClaimOut, **PROBLEMS}, tags=["claims"])
+def get_claim(request: HttpRequest, claim_id: int) -> ClaimOut:
+    """One claim: every field, its deadlines, reasons and the actions allowed now."""
+    return _claim_out(request, _claim(request, claim_id))
+
+
+@api.patch("/claims/{claim_id}", auth=write_key, response={200: ClaimOut, **PROBLEMS}, tags=["claims"])
+@idempotent
+def patch_claim(request: HttpRequest, claim_id: int, payload: ClaimPatch) -> HttpResponse:
+    """Change the fields the claim's state allows (`editable_fields`); others are refused (409)."""
+    claim = _claim(request, claim_id)
+    fields, products = _fields(request, payload)
+    if products is not None:
+        fields["products"] = products
+    workflow.edit_claim(claim, by=request.user, changes=fields, via=_via(request))
+    return _json(200, _claim_out(request, _claim(request, claim_id)))
+
+
+@api.post(
+    "/claims/{claim_id}/actions/{action}",
+    auth=write_key,
+    response={200: ClaimOut, **PROBLEMS},
+    tags=["claims"],
+)
+@idempotent
+def act(request: HttpRequest, claim_id: int, action: Action, payload: ActionIn | None = None) -> HttpResponse:
+    """`submit`, `resubmit` (a comment or new PoE since the request), `withdraw` (`reason`), `dispute`
+    (`justification`)."""
+    claim = _claim(request, claim_id)
+    given = payload.model_dump(exclude_none=True) if payload is not None else {}
+    extra = sorted(set(given) - set(ACTION_DETAILS[action]))
+    if extra:
+        raise validation_problem({name: [_("Not used by this action.")] for name in extra})
+    workflow.transition(claim, action, by=request.user, via=_via(request), **given)
+    return _json(200, _claim_out(request, _claim(request, claim_id)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents, comments, history
+
+
+def _document_out(document: PoeDocument) -> DocumentOut:
+    return DocumentOut(
+        id=document.pk,
+        name=document.original_name,
+        kind=document.kind,
+        content_type=document.content_type,
+        size=document.size,
+        sha256=document.sha256,
+        uploaded_at=document.uploaded_at,
+    )
+
+
+@api.get("/claims/{claim_id}/documents", response={200: list[DocumentOut], **PROBLEMS}, tags=["documents"])
+def list_documents(request: HttpRequest, claim_id: int) -> list[DocumentOut]:
+    claim = _claim(request, claim_id)
+    return [_document_out(d) for d in claim.documents.order_by("uploaded_at", "id")]
+
+
+@api.post(
+    "/claims/{claim_id}/documents",
+    auth=write_key,
+    response={201: DocumentOut, **PROBLEMS},
+    tags=["documents"],
+)
+@idempotent
+def upload_document(request: HttpRequest, claim_id: int, file: File[UploadedFile]) -> HttpResponse:
+    """Upload one PoE file (multipart, field `file`): PDF, DOCX, PNG or JPEG, checked from its bytes."""
+    claim = _claim(request, claim_id)
+    document = workflow.add_document(claim, by=request.user, upload=file, via=_via(request))
+    return _json(201, _document_out(document))
+
+
+def _comment_out(comment: Comment) -> CommentOut:
+    return CommentOut(
+        id=comment.pk,
+        author=author_label(comment.author_kind, comment.author, by_lead=getattr(comment, "by_lead", False)),
+        body=comment.body,
+        created_at=comment.created_at,
+    )
+
+
+@api.get("/claims/{claim_id}/comments", response={200: list[CommentOut], **PROBLEMS}, tags=["comments"])
+def list_comments(request: HttpRequest, claim_id: int) -> list[CommentOut]:
+    """The partner-visible comments, oldest first."""
+    claim = _claim(request, claim_id)
+    comments = (
+        claim.comments.filter(partner_visible=True)
+        .select_related("author")
+        .annotate(by_lead=lead_flag("author_id"))
+        .order_by("created_at", "id")
+    )
+    return [_comment_out(c) for c in comments]
+
+
+@api.post(
+    "/claims/{claim_id}/comments", auth=write_key, response={201: CommentOut, **PROBLEMS}, tags=["comments"]
+)
+@idempotent
+def add_comment(request: HttpRequest, claim_id: int, payload: CommentIn) -> HttpResponse:
+    claim = _claim(request, claim_id)
+    comment = workflow.add_comment(claim, by=request.user, body=payload.body, via=_via(request))
+    return _json(201, _comment_out(comment))
+
+
+@api.get("/claims/{claim_id}/events", response={200: list[EventOut], **PROBLEMS}, tags=["history"])
+def list_events(request: HttpRequest, claim_id: int) -> list[EventOut]:
+    """The claim's history as the partner sees it, in words, oldest first."""
+    claim = _claim(request, claim_id)
+    events = (
+        claim.events.filter(partner_visible=True)
+        .select_related("actor")
+        .annotate(by_lead=lead_flag("actor_id"))
+        .order_by("created_at", "id")
+    )
+    out = []
+    for entry in history_entries(events):
+        event = entry.event
+        via = (event.diff or {}).get("via")
+        out.append(
+            EventOut(
+                id=event.pk,
+                at=entry.at,
+                who=entry.who,
+                action=event.action,
+                action_label=entry.action,
+                from_status=event.from_status,
+                to_status=event.to_status,
+                note=entry.note,
+                changes=[ChangeOut(field=c.label, before=c.before, after=c.after) for c in entry.changes],
+                via_api_key=via.get("key") if isinstance(via, dict) and via.get("channel") == "api" else None,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference data
+
+
+@api.get("/products", response={200: list[ProductOut], **PROBLEMS}, tags=["reference"])
+def list_products(request: HttpRequest) -> list[ProductOut]:
+    """The active product catalogue."""
+    return [
+        ProductOut(
+            code=p.code,
+            name=p.name,
+            solution_area=p.solution_area,
+            family=p.family,
+            needs_technical_contact=p.needs_technical_contact,
+        )
+        for p in Product.objects.filter(active=True).order_by("solution_area", "name", "code")
+    ]
+
+
+@api.get("/mpns", response={200: list[MpnOut], **PROBLEMS}, tags=["reference"])
+def list_mpns(request: HttpRequest) -> list[MpnOut]:
+    """The partner's MPN IDs."""
+    return [
+        MpnOut(number=m.number, location=m.location)
+        for m in MpnId.objects.filter(partner_id=_key(request).partner_id).order_by("number")
+    ]
