@@ -291,6 +291,8 @@ AXES_CLIENT_IP_CALLABLE = "cpor.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "claims.auth.locked_out"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a lock ends when it said it would
 AXES_VERBOSE = False
+# No row per successful sign-in (axes' AccessLog would grow without bound; User.last_login says it).
+AXES_DISABLE_ACCESS_LOG = True
 
 # Business rules that operators may tune.
 CPOR_HOLIDAY_COUNTRY = env_str("CPOR_HOLIDAY_COUNTRY", "US")

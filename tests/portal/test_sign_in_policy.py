@@ -237,3 +237,12 @@ def test_the_lock_page_speaks_turkish(rita: Any) -> None:
     assert responses[-1].status_code == 429
     html = responses[-1].content.decode()
     assert 'lang="tr"' in html and "Too many failed sign-ins" not in html and "15 dakika" in html
+
+
+def test_a_successful_sign_in_leaves_no_access_log_row(bob: Any) -> None:
+    from axes.models import AccessLog
+
+    client = Client()
+    response = portal(client, "bob@contoso.example", PASSWORD)
+    assert response.status_code == 302 and signed_in(client)
+    assert AccessLog.objects.count() == 0
