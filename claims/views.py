@@ -528,7 +528,7 @@ def dispute(request: HttpRequest, pk: int) -> HttpResponse:
         lambda claim, data: workflow.transition(
             claim.pk, "dispute", by=request.user, justification=data["justification"], documents=data["files"]
         ),
-        success=_("Your dispute is sent. Reviewers answer within five business days."),
+        success=_("Your dispute is sent. A review lead answers within five business days."),
     )
 
 

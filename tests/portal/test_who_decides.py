@@ -60,3 +60,16 @@ def test_the_leads_label_costs_no_query_per_comment(manager: Any, manager_client
     with CaptureQueriesContext(connection) as six:
         page(manager_client, claim)
     assert len(six.captured_queries) == len(one.captured_queries)
+
+
+def test_a_filed_dispute_says_a_review_lead_answers(manager: Any, manager_client: Client) -> None:
+    claim = claim_in(S.REJECTED, partner=manager.membership.partner, by=manager)
+    response = manager_client.post(
+        reverse("claims:dispute", args=[claim.pk]),
+        {"dispute-justification": "Page 2 names the customer."},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert Claim.objects.get(pk=claim.pk).status == S.DISPUTED
+    assert "A review lead answers within five business days." in html
+    assert "Reviewers answer" not in html
