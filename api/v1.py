@@ -48,7 +48,7 @@ from api.schemas import (
     ProductOut,
 )
 from claims import selectors, workflow
-from claims.history import author_label, history_entries, lead_flag
+from claims.history import author_label, history_entries
 from claims.models import Activity, Claim, Comment, MpnId, PoeDocument, Product, SolutionArea
 from claims.workflow import TransitionRefused
 
@@ -411,13 +411,7 @@ def _comment_out(comment: Comment) -> CommentOut:
 def list_comments(request: HttpRequest, claim_id: int) -> list[CommentOut]:
     """The partner-visible comments, oldest first."""
     claim = _claim(request, claim_id)
-    comments = (
-        claim.comments.filter(partner_visible=True)
-        .select_related("author")
-        .annotate(by_lead=lead_flag("author_id"))
-        .order_by("created_at", "id")
-    )
-    return [_comment_out(c) for c in comments]
+    return [_comment_out(c) for c in selectors.partner_comments(claim)]
 
 
 @api.post(
@@ -434,14 +428,8 @@ def add_comment(request: HttpRequest, claim_id: int, payload: CommentIn) -> Http
 def list_events(request: HttpRequest, claim_id: int) -> list[EventOut]:
     """The claim's history as the partner sees it, in words, oldest first."""
     claim = _claim(request, claim_id)
-    events = (
-        claim.events.filter(partner_visible=True)
-        .select_related("actor")
-        .annotate(by_lead=lead_flag("actor_id"))
-        .order_by("created_at", "id")
-    )
     out = []
-    for entry in history_entries(events):
+    for entry in history_entries(selectors.partner_events(claim)):
         event = entry.event
         via = (event.diff or {}).get("via")
         out.append(

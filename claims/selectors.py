@@ -23,6 +23,7 @@ from claims.models import (
     NOT_DISPUTABLE,
     Activity,
     Claim,
+    ClaimEvent,
     Comment,
     InformationRequestReason,
     InsufficientPoeSubReason,
@@ -455,11 +456,8 @@ def claim_for_partner(partner_id: int, pk: int) -> Claim | None:
     return partner_claims(partner_id).select_related("mpn", "copied_from").filter(pk=pk).first()
 
 
-def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
-    """Everything the partner sees about one claim: products, documents, partner-visible comments
-    and history, and the claims started from it — one query each."""
-    products = list(claim.products.order_by("name"))
-    documents = list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id"))
+def partner_comments(claim: Claim) -> list[Comment]:
+    """The partner-visible comments, oldest first, each with `who` wrote it as partners read it."""
     comments = list(
         claim.comments.filter(partner_visible=True)
         .select_related("author")
@@ -468,12 +466,26 @@ def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
     )
     for comment in comments:
         comment.who = author_label(comment.author_kind, comment.author, by_lead=comment.by_lead)
-    events = list(
+    return comments
+
+
+def partner_events(claim: Claim) -> QuerySet[ClaimEvent]:
+    """The partner-visible history, oldest first, ready for `history_entries`."""
+    return (
         claim.events.filter(partner_visible=True)
         .select_related("actor")
         .annotate(by_lead=lead_flag("actor_id"))
         .order_by("created_at", "id")
     )
+
+
+def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
+    """Everything the partner sees about one claim: products, documents, partner-visible comments
+    and history, and the claims started from it — one query each."""
+    products = list(claim.products.order_by("name"))
+    documents = list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id"))
+    comments = partner_comments(claim)
+    events = list(partner_events(claim))
     copies = list(Claim.objects.filter(copied_from=claim, partner_id=claim.partner_id).only("id", "name"))
     moves = [e for e in events if e.to_status and e.from_status != e.to_status]
     last_move = moves[-1] if moves else None
