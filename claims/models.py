@@ -445,6 +445,14 @@ class Claim(FSMModelMixin, models.Model):
     partner = models.ForeignKey(
         Partner, on_delete=models.PROTECT, related_name="claims", verbose_name=_("partner")
     )
+    # The partner's own key for this claim (their CRM record), so a CRM can find it again;
+    # unique per partner when given (claim_partner_external_reference_uniq).
+    external_reference = models.CharField(
+        _("partner's reference"),
+        max_length=100,
+        blank=True,
+        help_text=_("The partner's own reference for this claim, such as its record ID in their CRM."),
+    )
     mpn = models.ForeignKey(MpnId, on_delete=models.PROTECT, related_name="claims", verbose_name=_("MPN ID"))
     solution_area = models.CharField(_("solution area"), max_length=32, choices=SolutionArea.choices)
     activity = models.CharField(_("activity"), max_length=32, choices=Activity.choices)
@@ -552,6 +560,16 @@ class Claim(FSMModelMixin, models.Model):
             ),
             # The partner dashboard's default order (newest first): a page is an index scan, no sort.
             models.Index(fields=["partner", "-created_at", "-id"], name="claim_partner_newest_idx"),
+            # The Partner API's list order (last change, then id, ascending, after a cursor).
+            models.Index(fields=["partner", "updated_at", "id"], name="claim_partner_updated_idx"),
+        ]
+        constraints = [
+            # A partner's reference names one claim; the guard under concurrent creates and edits.
+            models.UniqueConstraint(
+                fields=["partner", "external_reference"],
+                condition=~models.Q(external_reference=""),
+                name="claim_partner_external_reference_uniq",
+            ),
         ]
 
     def __str__(self) -> str:
