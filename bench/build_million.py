@@ -115,7 +115,7 @@ def build(total: int, partners: int, big: int) -> None:
     run(
         f"""
         INSERT INTO claims_claim (
-            name, partner_id, mpn_id, solution_area, activity, customer_name, customer_domain,
+            name, external_reference, partner_id, mpn_id, solution_area, activity, customer_name, customer_domain,
             customer_tenant_id, subscription_id, customer_contact_name, customer_contact_title,
             customer_contact_email, customer_contact_language, technical_contact_name,
             technical_contact_email, technical_contact_phone, partner_contact_name, partner_contact_email,
@@ -124,7 +124,7 @@ def build(total: int, partners: int, big: int) -> None:
             submitted_at, assigned_reviewer_id
         )
         SELECT
-            'Bench claim ' || g,
+            'Bench claim ' || g, '',
             p.id, m.id,
             CASE WHEN g % 3 = 0 THEN 'microsoft_365' ELSE 'business_applications' END,
             CASE WHEN g % 3 = 0 THEN 'usage' WHEN g % 3 = 1 THEN 'presales' ELSE 'usage' END,
