@@ -21,6 +21,7 @@ class DeadlineOut(Schema):
 class ClaimOut(Schema):
     id: int
     name: str
+    external_reference: str = Field(description="your own reference for the claim; empty when not given")
     status: str
     status_label: str
     mpn: str
@@ -71,6 +72,12 @@ class ClaimFields(Schema):
     """The partner's fields of a claim. On create the first block is required; PATCH sends any."""
 
     mpn: str | None = Field(None, description="one of the partner's MPN IDs (GET /mpns)")
+    external_reference: str | None = Field(
+        None,
+        max_length=100,
+        description="your own reference (e.g. your CRM's record ID), unique among your claims; "
+        "editable while the claim is editing, submitted or partner_action_required",
+    )
     products: list[str] | None = Field(None, description="product codes (GET /products)")
     customer_contact_name: str | None = None
     customer_contact_title: str | None = None

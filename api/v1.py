@@ -13,9 +13,12 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -52,6 +55,7 @@ from claims.history import author_label, history_entries
 from claims.models import Activity, Claim, Comment, MpnId, PoeDocument, Product, SolutionArea
 from claims.workflow import TransitionRefused
 
+REFERENCE_CONSTRAINT = "claim_partner_external_reference_uniq"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 # What each action takes from the request body (the workflow's details for it).
@@ -181,6 +185,7 @@ def _claim_out(request: HttpRequest, claim: Claim) -> ClaimOut:
     return ClaimOut(
         id=claim.pk,
         name=claim.name,
+        external_reference=claim.external_reference,
         status=claim.status,
         status_label=str(claim.get_status_display()),
         mpn=claim.mpn.number,
@@ -241,6 +246,27 @@ def _fields(request: HttpRequest, payload: Schema) -> tuple[dict[str, Any], list
     return fields, products
 
 
+@contextmanager
+def _reference_guard(request: HttpRequest, reference: Any, *, claim_id: int | None) -> Iterator[None]:
+    """The unique constraint on the partner's references as the field error `Claim.clean` gives.
+
+    The workflow serializes a partner's creations and edits, so `Claim.clean` normally sees the
+    other claim first; the constraint is the guard whatever path wrote it, and is answered the same.
+    """
+    try:
+        yield
+    except IntegrityError as exc:
+        if REFERENCE_CONSTRAINT not in str(exc) or not isinstance(reference, str):
+            raise
+        other = Claim.claim_with_reference(_key(request).partner_id, reference.strip(), excluding=claim_id)
+        message = (
+            Claim.reference_taken_message(other)
+            if other is not None
+            else _("Another of your claims already has this reference.")
+        )
+        raise validation_problem({"external_reference": [message]}) from None
+
+
 def _encode_cursor(claim: Claim) -> str:
     raw = json.dumps([claim.updated_at.isoformat(), claim.pk]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -268,6 +294,9 @@ class ClaimFilters(Schema):
     solution_area: str | None = None
     product: str | None = Field(None, description="a product code")
     q: str | None = Field(None, description="search name, customer, domain or tenant ID", max_length=200)
+    external_reference: str | None = Field(
+        None, description="the claim with this reference of yours", max_length=100
+    )
     updated_since: dt.datetime | None = Field(None, description="only claims changed at or after this time")
     cursor: str | None = None
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
@@ -294,6 +323,10 @@ def list_claims(request: HttpRequest, filters: Query[ClaimFilters]) -> ClaimPage
         product=filters.product or "",
     )
     claims = selectors.filtered_claims(_key(request).partner_id, chosen)
+    if filters.external_reference is not None:
+        if "\x00" in filters.external_reference:
+            raise validation_problem({"external_reference": [_("Null characters are not allowed.")]})
+        claims = claims.filter(external_reference=filters.external_reference.strip())
     if filters.updated_since is not None:
         since = filters.updated_since
         if timezone.is_naive(since):
@@ -321,7 +354,10 @@ def create_claim(request: HttpRequest, payload: ClaimCreate) -> HttpResponse:
     """Create a draft (status `editing`)."""
     fields, products = _fields(request, payload)
     fields = {name: value for name, value in fields.items() if value is not None}
-    claim = workflow.create_claim(by=request.user, fields=fields, products=products or [], via=_via(request))
+    with _reference_guard(request, fields.get("external_reference"), claim_id=None):
+        claim = workflow.create_claim(
+            by=request.user, fields=fields, products=products or [], via=_via(request)
+        )
     return _json(201, _claim_out(request, _claim(request, claim.pk)))
 
 
@@ -339,7 +375,8 @@ def patch_claim(request: HttpRequest, claim_id: int, payload: ClaimPatch) -> Htt
     fields, products = _fields(request, payload)
     if products is not None:
         fields["products"] = products
-    workflow.edit_claim(claim, by=request.user, changes=fields, via=_via(request))
+    with _reference_guard(request, fields.get("external_reference"), claim_id=claim.pk):
+        workflow.edit_claim(claim, by=request.user, changes=fields, via=_via(request))
     return _json(200, _claim_out(request, _claim(request, claim_id)))
 
 

@@ -214,7 +214,12 @@ class ClaimForm(forms.ModelForm):
             "technical_contact_name": _("Needed for Dynamics 365 workloads."),
             "products": _("Every product or workload the proof of execution covers."),
             "work_description": _("What you did for the customer: the solution or service you delivered."),
+            "external_reference": _(
+                "Optional: your own reference for this claim, such as its record ID in your CRM. "
+                "No two of your claims may share one."
+            ),
         }
+        labels = {"external_reference": _("Your reference")}
 
     def __init__(
         self,

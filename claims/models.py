@@ -405,8 +405,14 @@ class Claim(FSMModelMixin, models.Model):
 
     # Fields a partner may still change after submitting (in `submitted` and
     # `partner_action_required`); in `editing` every partner field is editable.
+    # `external_reference` is the partner's own bookkeeping (their CRM's key), which the review
+    # does not judge, so it is editable whenever the partner may edit anything. It is not editable
+    # once the claim is with a reviewer, the customer or assessment: an edit there re-checks the
+    # whole claim (the duplicate rule would refuse a rejected claim that was filed again), and the
+    # claim the partner holds in those states is frozen as it was decided on.
     EDITABLE_AFTER_SUBMIT = frozenset(
         {
+            "external_reference",
             "mpn",
             "products",
             "customer_contact_name",
@@ -618,8 +624,30 @@ class Claim(FSMModelMixin, models.Model):
                     str(_("%(domain)s is not a verified domain of tenant %(tenant)s."))
                     % {"domain": self.customer_domain, "tenant": self.customer_tenant_id}
                 )
+        self.external_reference = (self.external_reference or "").strip()
+        if self.external_reference and self.partner_id and "external_reference" not in errors:
+            other = self.claim_with_reference(self.partner_id, self.external_reference, excluding=self.pk)
+            if other is not None:
+                errors["external_reference"] = [self.reference_taken_message(other)]
         if errors:
             raise ValidationError(errors)
+
+    @classmethod
+    def claim_with_reference(cls, partner_id: int, reference: str, *, excluding: int | None) -> Claim | None:
+        """The partner's claim that carries `reference`, other than `excluding`."""
+        return (
+            cls.objects.filter(partner_id=partner_id, external_reference=reference)
+            .exclude(pk=excluding)
+            .only("id", "name")
+            .first()
+        )
+
+    @staticmethod
+    def reference_taken_message(other: Claim) -> str:
+        return str(_("Your claim “%(name)s” (#%(id)s) already has this reference.")) % {
+            "name": other.name,
+            "id": other.pk,
+        }
 
     def product_problems(self, products: Iterable[Product]) -> list[str]:
         wrong = [p.name for p in products if p.solution_area != self.solution_area or not p.active]

@@ -588,7 +588,10 @@ def copy_claim(claim: Claim | int, *, by: Any) -> Claim:
             raise TransitionRefused(
                 _("A new claim can be started from a rejected claim once it can no longer be disputed.")
             )
-        fields = {name: getattr(source, name) for name in Claim.PARTNER_FIELDS - {"products"}}
+        # The partner's reference names the rejected claim in their CRM; the new draft gets its own.
+        fields = {
+            name: getattr(source, name) for name in Claim.PARTNER_FIELDS - {"products", "external_reference"}
+        }
         fields["name"] = (_("%(name)s (new)") % {"name": source.name})[:200]
         now = timezone.now()
         copy = Claim(partner=source.partner, created_by=by, created_at=now, copied_from=source, **fields)

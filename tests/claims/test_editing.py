@@ -101,6 +101,7 @@ def test_in_editing_every_partner_field_is_editable_and_one_event_holds_the_whol
         "partner_contact_email": "peter@partner.example",
         "partner_contact_phone": "+1 425 555 0100",
         "work_description": "Moved 300 users to Teams and trained the champions.",
+        "external_reference": "CRM-0042",
     }
     # The test must cover every partner field: a new one has to be added here.
     assert set(changes) == Claim.PARTNER_FIELDS
@@ -115,6 +116,7 @@ def test_in_editing_every_partner_field_is_editable_and_one_event_holds_the_whol
     assert fresh.mpn == other_mpn
     assert fresh.solution_area == "microsoft_365"
     assert fresh.activity == "usage"
+    assert fresh.external_reference == "CRM-0042"
     assert fresh.customer_tenant_id == new_tenant
     assert fresh.subscription_id is None
     assert fresh.customer_contact_language == "tr"
@@ -151,6 +153,7 @@ def _after_submit_value(claim: Claim, field: str) -> tuple[Any, list[Any]]:
         "partner_contact_name": "Peter Partner",
         "partner_contact_email": "peter@partner.example",
         "partner_contact_phone": "+1 425 555 0100",
+        "external_reference": "CRM-0042",
     }[field]
     return new, [getattr(claim, field), new]
 
