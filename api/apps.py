@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class ApiConfig(AppConfig):
     name = "api"
     verbose_name = _("Partner API")
+
+    def ready(self) -> None:
+        from api.webhooks import events
+        from claims.workflow import register_listener, register_step
+
+        # Every transition writes its webhook event in its own transaction (claim.<verb>).
+        for action in events.ACTION_EVENT:
+            register_step(action, events.transition_step)
+        register_listener("comment", events.comment_added)
+        register_listener("reminder", events.reminder_sent)

@@ -512,3 +512,6 @@ def list_mpns(request: HttpRequest) -> list[MpnOut]:
         MpnOut(number=m.number, location=m.location)
         for m in MpnId.objects.filter(partner_id=_key(request).partner_id).order_by("number")
     ]
+
+
+api.add_router("/webhooks", "api.webhook_api.router")

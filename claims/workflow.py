@@ -63,6 +63,7 @@ __all__ = [
     "allowed_actions",
     "assign_reviewer",
     "record_event",
+    "register_listener",
     "register_step",
     "remove_document",
     "transition",
@@ -101,6 +102,25 @@ def register_step(action: str, step: Step) -> None:
         raise ValueError(f"unknown transition {action!r}")
     if step not in _steps[action]:
         _steps[action].append(step)
+
+
+# Other apps also hear of changes that are not transitions, inside their transactions:
+# "comment" (listener(claim=, comment=, now=)) and "reminder" (listener(claim=, now=)).
+LISTENER_KINDS = frozenset({"comment", "reminder"})
+_listeners: dict[str, list[Callable[..., None]]] = defaultdict(list)
+
+
+def register_listener(kind: str, listener: Callable[..., None]) -> None:
+    """Run `listener` inside the transaction of every change of `kind` (idempotent per listener)."""
+    if kind not in LISTENER_KINDS:
+        raise ValueError(f"unknown change kind {kind!r}")
+    if listener not in _listeners[kind]:
+        _listeners[kind].append(listener)
+
+
+def _tell_listeners(kind: str, **change: Any) -> None:
+    for listener in _listeners[kind]:
+        listener(**change)
 
 
 def actor_kind(by: Any) -> str:
@@ -562,6 +582,7 @@ def add_comment(
             via=via,
         )
         notifications.after_comment(locked, comment, now=now)
+        _tell_listeners("comment", claim=locked, comment=comment, now=now)
     return comment
 
 
@@ -773,7 +794,9 @@ def send_due_reminders(*, batch_size: int = 500) -> int:
                 ).update(partner_reminder_at=None)
                 if not claimed:
                     continue
-                notifications.send_reminder(Claim.objects.select_related("partner").get(pk=pk), now=now)
+                reminded = Claim.objects.select_related("partner").get(pk=pk)
+                notifications.send_reminder(reminded, now=now)
+                _tell_listeners("reminder", claim=reminded, now=now)
                 sent += 1
         last_pk = due[-1]
 

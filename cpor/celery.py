@@ -19,6 +19,11 @@ app.conf.beat_schedule = {
         "task": "cpor.tasks.redeliver_pending_email",
         "schedule": 60.0,
     },
+    # Retry webhook deliveries that are due, and send those whose after-commit task was lost.
+    "redeliver-pending-webhooks": {
+        "task": "api.tasks.redeliver_pending_webhooks",
+        "schedule": 30.0,
+    },
     # Reject claims whose partner did not answer an information request within 5 business days.
     "expire-partner-action-claims": {
         "task": "claims.tasks.expire_partner_action_claims",

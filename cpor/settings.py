@@ -271,6 +271,20 @@ CACHES = {
 }
 CPOR_CONSENT_RATE_LIMIT = env_int("CPOR_CONSENT_RATE_LIMIT", 30)  # requests per IP per minute
 
+# Encryption of stored secrets that must stay readable (webhook signing secrets): Fernet keys derived
+# (HKDF) from each value of CPOR_ENCRYPTION_KEYS; the first encrypts, all decrypt, so a new key goes
+# first and an old one stays listed until nothing is encrypted with it. Empty: derived from SECRET_KEY.
+CPOR_ENCRYPTION_KEYS = env_list("CPOR_ENCRYPTION_KEYS", [])
+
+# Webhooks (api.webhooks): delivery timeout in seconds (connect and read), attempts before a delivery
+# is given up, failed attempts in a row before an endpoint is disabled and its admins are mailed.
+# CPOR_WEBHOOK_ALLOW_LOOPBACK lets endpoints on 127.0.0.0/8 and ::1 (and plain http:// there) receive
+# events, for development and tests; every other private, link-local or reserved address stays refused.
+CPOR_WEBHOOK_TIMEOUT = env_int("CPOR_WEBHOOK_TIMEOUT", 10)
+CPOR_WEBHOOK_MAX_ATTEMPTS = env_int("CPOR_WEBHOOK_MAX_ATTEMPTS", 10)
+CPOR_WEBHOOK_DISABLE_AFTER = env_int("CPOR_WEBHOOK_DISABLE_AFTER", 20)
+CPOR_WEBHOOK_ALLOW_LOOPBACK = env_bool("CPOR_WEBHOOK_ALLOW_LOOPBACK", False)
+
 # The client's address (cpor.client_ip), for sign-in locks and rate limits: X-Forwarded-For is read
 # only from these proxies (addresses or networks, comma-separated), right to left. Empty: the
 # connecting address is the client, whatever headers say.

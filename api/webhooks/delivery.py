@@ -1,0 +1,237 @@
+"""Deliver webhook events: signed per Standard Webhooks, retried with backoff, at least once.
+
+`deliver` sends one pending delivery at most once per attempt: the row is locked with
+`skip_locked` (overlapping tasks and the re-drive never send the same attempt twice) and only a
+pending row whose attempt is due is sent. The same `webhook-id` (the event id) goes with every
+attempt, so receivers deduplicate by it. A 2xx is success; any other status, a timeout, a network
+error or a refused address is a failed attempt, recorded in the delivery log (status code and a
+short error, never the secret or the headers). After CPOR_WEBHOOK_DISABLE_AFTER failed attempts in
+a row the endpoint is disabled and the partner's admins are mailed; its pending deliveries wait
+until it is enabled again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import logging
+
+from cryptography.fernet import InvalidToken
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from api.models import WebhookDelivery, WebhookEndpoint
+from api.webhooks import encryption, network
+from api.webhooks.events import TEST_EVENT
+from claims.models import Membership
+from cpor import outbox
+
+logger = logging.getLogger(__name__)
+
+# Waits after the 1st, 2nd, … failed attempt; then doubling from the last, at most MAX_DELAY.
+RETRY_DELAYS = (
+    dt.timedelta(seconds=5),
+    dt.timedelta(seconds=30),
+    dt.timedelta(minutes=2),
+    dt.timedelta(minutes=10),
+    dt.timedelta(hours=1),
+)
+MAX_DELAY = dt.timedelta(hours=12)
+# A retry this soon gets a task with an ETA; later ones are left to the beat re-drive (a broker
+# holds an unacknowledged ETA task only so long).
+MAX_TASK_DELAY = dt.timedelta(minutes=10)
+USER_AGENT = "CPOR-Webhooks/1"
+DISABLED_MAIL = "webhook_disabled"
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    if attempts <= len(RETRY_DELAYS):
+        return RETRY_DELAYS[max(0, attempts - 1)]
+    return min(MAX_DELAY, RETRY_DELAYS[-1] * 2 ** (attempts - len(RETRY_DELAYS)))
+
+
+def body_of(payload: dict) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def signed_headers(*, secret: str, event_id: str, body: str, now: dt.datetime) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(event_id, now, body),
+    }
+
+
+def _attempt(delivery: WebhookDelivery, now: dt.datetime) -> tuple[int | None, str]:
+    """Send once: (status code or None, error text; empty on a 2xx)."""
+    endpoint = delivery.endpoint
+    try:
+        secret = encryption.decrypt(endpoint.encrypted_secret)
+    except InvalidToken:
+        return None, "the signing secret cannot be decrypted (CPOR_ENCRYPTION_KEYS changed?)"
+    body = body_of(delivery.event.payload)
+    headers = signed_headers(secret=secret, event_id=delivery.event_id, body=body, now=now)
+    try:
+        response = network.post(
+            endpoint.url, body.encode(), headers, timeout=float(settings.CPOR_WEBHOOK_TIMEOUT)
+        )
+    except network.AddressRefused as exc:
+        return None, str(exc)
+    except TimeoutError:
+        return None, f"timed out after {settings.CPOR_WEBHOOK_TIMEOUT} s"
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    if 200 <= response.status < 300:
+        return response.status, ""
+    return response.status, f"HTTP {response.status}"
+
+
+def deliver(delivery_id: int) -> bool:
+    """Attempt one pending, due delivery. True when this call delivered it."""
+    with transaction.atomic():
+        now = timezone.now()
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint", "event")
+            .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
+            # A failed delivery waits out its backoff, whoever asks (a late task, a duplicate).
+            .filter(Q(attempts=0) | Q(next_attempt_at__lte=now))
+            .first()
+        )
+        if delivery is None:
+            return False
+        is_test = delivery.event.type == TEST_EVENT
+        if not delivery.endpoint.is_active and not is_test:
+            return False  # waits for the endpoint to be enabled again
+        status_code, error = _attempt(delivery, now)
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        delivery.last_status_code = status_code
+        delivery.last_error = error[:300]
+        if not error:
+            delivery.status = WebhookDelivery.Status.DELIVERED
+            delivery.delivered_at = now
+            delivery.next_attempt_at = None
+        elif delivery.attempts >= settings.CPOR_WEBHOOK_MAX_ATTEMPTS:
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.next_attempt_at = None
+        else:
+            delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+            if retry_delay(delivery.attempts) <= MAX_TASK_DELAY:
+                pk, eta = delivery.pk, delivery.next_attempt_at
+                transaction.on_commit(lambda: _publish_retry(pk, eta))
+        delivery.save()
+        if not is_test:
+            _count(delivery.endpoint, failed=bool(error), now=now)
+        if error:
+            logger.info(
+                "webhook delivery %s to endpoint %s failed (attempt %s): %s",
+                delivery.pk,
+                delivery.endpoint_id,
+                delivery.attempts,
+                delivery.last_error,
+            )
+        return not error
+
+
+def _publish_retry(delivery_id: int, eta: dt.datetime) -> None:
+    from api.tasks import deliver_webhook
+
+    try:
+        deliver_webhook.apply_async((delivery_id,), eta=eta)
+    except Exception:  # the broker is down: the re-drive retries it
+        logger.warning("could not hand webhook retry %s to the broker; the re-drive will", delivery_id)
+
+
+def _count(endpoint: WebhookEndpoint, *, failed: bool, now: dt.datetime) -> None:
+    """Keep the endpoint's run of failed attempts; disable it (once) when the run is long enough."""
+    if not failed:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).exclude(consecutive_failures=0).update(
+            consecutive_failures=0
+        )
+        return
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=F("consecutive_failures") + 1)
+    threshold = settings.CPOR_WEBHOOK_DISABLE_AFTER
+    disabled = WebhookEndpoint.objects.filter(
+        pk=endpoint.pk, is_active=True, consecutive_failures__gte=threshold
+    ).update(
+        is_active=False,
+        disabled_at=now,
+        disabled_reason=f"{threshold} failed deliveries in a row",
+    )
+    if disabled:
+        _mail_disabled(endpoint, now=now)
+
+
+def _webhooks_page_url() -> str:
+    for name in ("webhooks", "webhook_list", "api_keys"):
+        try:
+            return f"{settings.SITE_URL}{reverse(name)}"
+        except NoReverseMatch:
+            continue
+    return f"{settings.SITE_URL}/"
+
+
+def _mail_disabled(endpoint: WebhookEndpoint, *, now: dt.datetime) -> None:
+    """Tell the partner's Global and Incentives admins, in the partner's language (via the outbox)."""
+    partner = endpoint.partner
+    emails = list(
+        Membership.objects.filter(
+            partner_id=partner.pk,
+            role__in=[Membership.Role.GLOBAL_ADMIN, Membership.Role.INCENTIVES_ADMIN],
+            user__is_active=True,
+        )
+        .exclude(user__email="")
+        .order_by("user__email")
+        .values_list("user__email", flat=True)
+    )
+    if not emails:
+        return
+    outbox.enqueue_many(
+        [
+            outbox.Message(
+                kind=DISABLED_MAIL,
+                to=emails,
+                language=partner.language,
+                context={
+                    "partner_name": partner.name,
+                    "endpoint_url": endpoint.url,
+                    "failures": settings.CPOR_WEBHOOK_DISABLE_AFTER,
+                    "disabled_at": now,
+                    "webhooks_url": _webhooks_page_url(),
+                },
+            )
+        ]
+    )
+
+
+def redeliver_pending(*, batch_size: int = 500) -> int:
+    """Attempt every due pending delivery of an active endpoint (and test events), oldest event
+    first, batch after batch: the beat re-drive for tasks lost to a broker outage, and the retries.
+    Returns how many were delivered."""
+    delivered = 0
+    seen: set[int] = set()
+    while True:
+        now = timezone.now()
+        due = [
+            pk
+            for pk in WebhookDelivery.objects.filter(
+                Q(endpoint__is_active=True) | Q(event__type=TEST_EVENT),
+                status=WebhookDelivery.Status.PENDING,
+                next_attempt_at__lte=now,
+            )
+            .exclude(pk__in=seen)
+            .order_by("event__occurred_at", "event_id", "id")
+            .values_list("pk", flat=True)[:batch_size]
+        ]
+        if not due:
+            return delivered
+        seen.update(due)
+        delivered += sum(deliver(pk) for pk in due)
