@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.db.models import Prefetch, Q, QuerySet
@@ -74,7 +75,13 @@ api = NinjaAPI(
     description=(
         "Create, follow and answer customer-association claims from your CRM. "
         "Authenticate with `Authorization: Bearer <key>` (create keys on the portal's API keys page). "
-        "Every POST and PATCH accepts `Idempotency-Key`. Errors are RFC 9457 problem details with a `code`."
+        "Every POST and PATCH accepts `Idempotency-Key`: a retry with the same key and body within 24 hours "
+        "returns the first response and changes nothing; after 24 hours the key is forgotten and the request "
+        "is new. Errors are RFC 9457 problem details with a `code`.\n\n"
+        f"Rate limits, per API key and minute: {settings.CPOR_API_RATE_READ} reads (GET) and "
+        f"{settings.CPOR_API_RATE_WRITE} writes. Past a limit the "
+        "answer is 429 with code `rate_limited` and a `Retry-After` header: the seconds until the minute "
+        "turns and the count starts again."
     ),
     urls_namespace="api-v1",
     auth=read_key,

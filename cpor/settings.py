@@ -269,6 +269,9 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# The Partner API's limits per API key per minute (api.auth): reads (GET) and writes.
+CPOR_API_RATE_READ = env_int("CPOR_API_RATE_READ", 600)
+CPOR_API_RATE_WRITE = env_int("CPOR_API_RATE_WRITE", 120)
 CPOR_CONSENT_RATE_LIMIT = env_int("CPOR_CONSENT_RATE_LIMIT", 30)  # requests per IP per minute
 
 # Encryption of stored secrets that must stay readable (webhook signing secrets): Fernet keys derived
