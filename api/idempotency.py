@@ -133,3 +133,21 @@ def idempotent(handler: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         return response
 
     return wrapper
+
+
+def purge_expired(*, batch_size: int = 1000) -> int:
+    """Forget the keys older than IDEMPOTENCY_TTL, `batch_size` rows per statement; return how many.
+
+    Each batch deletes by id among rows still past the cutoff, so a second run, or a run in another
+    process at the same time, deletes nothing twice and fails on nothing. A retry after the purge
+    (or after 24 hours even before it: `_reserve` drops a stale row of its key) is a new request.
+    """
+    cutoff = timezone.now() - IDEMPOTENCY_TTL
+    expired = IdempotentRequest.objects.filter(created_at__lt=cutoff)
+    total = 0
+    while True:
+        ids = list(expired.order_by("created_at", "id").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return total
+        deleted, _by_model = expired.filter(pk__in=ids).delete()
+        total += deleted

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from api import idempotency
 from api.webhooks import delivery
 
 
@@ -11,3 +12,8 @@ def deliver_webhook(delivery_id: int) -> bool:
 @shared_task(ignore_result=True)
 def redeliver_pending_webhooks() -> int:
     return delivery.redeliver_pending()
+
+
+@shared_task(ignore_result=True)
+def purge_idempotency_keys() -> int:
+    return idempotency.purge_expired()

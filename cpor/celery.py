@@ -44,4 +44,9 @@ app.conf.beat_schedule = {
         "task": "reviews.tasks.flag_sla_breaches",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Daily at 03:30 UTC: forget Partner API idempotency keys older than 24 hours.
+    "purge-idempotency-keys": {
+        "task": "api.tasks.purge_idempotency_keys",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
