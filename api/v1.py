@@ -28,6 +28,7 @@ from ninja import File, NinjaAPI, Query, Schema, UploadedFile
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
 
 from api.auth import read_key, write_key
 from api.idempotency import idempotent
@@ -387,21 +388,85 @@ def patch_claim(request: HttpRequest, claim_id: int, payload: ClaimPatch) -> Htt
     return _json(200, _claim_out(request, _claim(request, claim_id)))
 
 
+# The action's body: JSON (`ActionIn`), or multipart/form-data with the same fields as form fields
+# and PoE files under `file` (repeatable) for the actions that take documents (resubmit, dispute), as
+# the portal's forms do. Read here rather than by django-ninja, which parses one content type only.
+ACTION_FORM_FIELDS = tuple(ActionIn.model_fields)
+ACTION_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {"schema": ActionIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        **{name: {"type": "string"} for name in ACTION_FORM_FIELDS},
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "resubmit, dispute: updated PoE files, checked like uploads",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _action_input(request: HttpRequest, action: str) -> tuple[dict[str, Any], list[UploadedFile]]:
+    """The details and files an action request brings, validated as `ActionIn` and by the action."""
+    content_type = request.content_type or ""
+    uploads: list[UploadedFile] = []
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        unknown = sorted((set(request.POST) - set(ACTION_FORM_FIELDS)) | (set(request.FILES) - {"file"}))
+        if unknown:
+            raise validation_problem({name: [_("Not used by this action.")] for name in unknown})
+        raw: Any = {name: request.POST[name] for name in ACTION_FORM_FIELDS if name in request.POST}
+        uploads = request.FILES.getlist("file")
+    else:
+        try:
+            raw = json.loads(request.body or b"null")
+        except ValueError:
+            raise validation_problem(
+                {"__all__": [_("Send the action's details as JSON or as multipart/form-data.")]}
+            ) from None
+        if raw is None:
+            raw = {}
+    try:
+        payload = ActionIn.model_validate(raw)
+    except PydanticValidationError as exc:
+        errors: dict[str, list[str]] = {}
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error.get("loc", ())) or "__all__"
+            errors.setdefault(field, []).append(str(error.get("msg", "")))
+        raise validation_problem(errors) from None
+    given = payload.model_dump(exclude_none=True)
+    extra = sorted(set(given) - set(ACTION_DETAILS[action]))
+    if extra:
+        raise validation_problem({name: [_("Not used by this action.")] for name in extra})
+    if uploads and action not in workflow.DOCUMENT_ACTIONS:
+        raise validation_problem({"file": [_("Documents can be sent with resubmit and dispute only.")]})
+    return given, uploads
+
+
 @api.post(
     "/claims/{claim_id}/actions/{action}",
     auth=write_key,
     response={200: ClaimOut, **PROBLEMS},
     tags=["claims"],
+    openapi_extra=ACTION_BODY,
 )
 @idempotent
-def act(request: HttpRequest, claim_id: int, action: Action, payload: ActionIn | None = None) -> HttpResponse:
+def act(request: HttpRequest, claim_id: int, action: Action) -> HttpResponse:
     """`submit`, `resubmit` (a comment or new PoE since the request), `withdraw` (`reason`), `dispute`
-    (`justification`)."""
+    (`justification`, or new PoE, or both). Send JSON, or multipart/form-data to attach PoE files
+    (field `file`, repeatable) to `resubmit` or `dispute`: they are stored with the action, or not at all."""
     claim = _claim(request, claim_id)
-    given = payload.model_dump(exclude_none=True) if payload is not None else {}
-    extra = sorted(set(given) - set(ACTION_DETAILS[action]))
-    if extra:
-        raise validation_problem({name: [_("Not used by this action.")] for name in extra})
+    given, uploads = _action_input(request, action)
+    if uploads:
+        given["documents"] = uploads
     workflow.transition(claim, action, by=request.user, via=_via(request), **given)
     return _json(200, _claim_out(request, _claim(request, claim_id)))
 

@@ -180,6 +180,8 @@ ENDPOINTS = [
     ("get", "/claims/{id}/documents", None),
     ("upload", "/claims/{id}/documents", None),
     ("post", "/claims/{id}/actions/withdraw", {"reason": "wrong_mpn"}),
+    ("upload", "/claims/{id}/actions/dispute", None),
+    ("patch", "/claims/{id}", {"external_reference": "CRM-1"}),
     ("get", "/claims/{id}/comments", None),
     ("post", "/claims/{id}/comments", {"body": "Hello"}),
     ("get", "/claims/{id}/events", None),
