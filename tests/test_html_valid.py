@@ -26,6 +26,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from api import webhooks
+from api.models import WebhookDelivery, WebhookEndpoint
 from claims import workflow
 from claims.models import Claim
 from consent.tasks import close_consent_windows
@@ -93,6 +95,24 @@ def pages() -> list[tuple[str, str, Any, dict[str, str] | None]]:
         args=[urlsafe_base64_encode(force_bytes(alice.pk)), default_token_generator.make_token(alice)],
     )
     under_review, disputed = claims[Claim.Status.UNDER_REVIEW], claims[Claim.Status.DISPUTED]
+    hook, disabled_hook = (
+        webhooks.create_endpoint(
+            partner=partner, by=alice, url=url, event_types=types, description="CRM production"
+        )[0]
+        for url, types in (
+            ("https://crm.contoso.example/hooks/cpor", [code for code, _label in webhooks.EVENT_TYPES]),
+            ("https://old-crm.contoso.example/cpor", ["claim.approved", "claim.rejected"]),
+        )
+    )
+    webhooks.send_test_event(hook, by=alice)
+    failed = webhooks.send_test_event(disabled_hook, by=alice)
+    # As delivery leaves a failed attempt and a disabled endpoint (the pages show both states).
+    WebhookDelivery.objects.filter(event=failed).update(
+        attempts=1, last_status_code=503, last_error="HTTP 503", last_attempt_at=failed.occurred_at
+    )
+    WebhookEndpoint.objects.filter(pk=disabled_hook.pk).update(
+        is_active=False, disabled_at=failed.occurred_at, consecutive_failures=20
+    )
 
     found: list[tuple[str, str, Any, dict[str, str] | None]] = [
         ("sign-in", reverse("login"), None, None),
@@ -116,6 +136,11 @@ def pages() -> list[tuple[str, str, Any, dict[str, str] | None]]:
         ("admin-queue", admin_url("changelist"), rita, None),
         ("admin-queue-search", admin_url("changelist") + "?q=northwind", rita, None),
         ("admin-sla-overview", admin_url("sla"), leo, None),
+        ("webhooks", reverse("webhooks"), alice, None),
+        ("webhook-new", reverse("webhook_new"), alice, None),
+        ("webhook-deliveries", reverse("webhook_deliveries", args=[hook.pk]), alice, None),
+        ("webhook-deliveries-disabled", reverse("webhook_deliveries", args=[disabled_hook.pk]), alice, None),
+        ("webhook-delete", reverse("webhook_delete", args=[hook.pk]), alice, None),
     ]
     for name, claim in claims.items():
         found.append((f"claim-{name}", reverse("claims:detail", args=[claim.pk]), alice, None))
@@ -149,6 +174,12 @@ def pages() -> list[tuple[str, str, Any, dict[str, str] | None]]:
             reverse("claims:edit", args=[claims[Claim.Status.EDITING].pk]),
             alice,
             {"name": "", "customer_tenant_id": "not-a-guid"},
+        ),
+        (
+            "webhook-new-with-errors",
+            reverse("webhook_new"),
+            alice,
+            {"url": "http://crm.contoso.example/", "description": "CRM\nsync"},
         ),
     ]
     return found
