@@ -28,6 +28,7 @@ from api.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from api.problems import Problem
 from api.schemas import ProblemOut
 from api.webhooks.endpoints import MAX_DESCRIPTION_LENGTH, MAX_URL_LENGTH, signing_secret
+from api.webhooks.events import EVENT_TYPE_CODES
 
 PROBLEMS: dict[int, Any] = {status: ProblemOut for status in (401, 403, 404, 409, 422, 429)}
 RECENT_DELIVERIES = 100
@@ -37,7 +38,9 @@ router = Router(tags=["webhooks"])
 
 class WebhookEndpointIn(Schema):
     url: str = Field(description="https URL that receives the events", max_length=MAX_URL_LENGTH)
-    event_types: list[str] = Field(description="event types to receive (see the list in the docs)")
+    event_types: list[str] = Field(
+        description="event types to receive, any of: " + ", ".join(f"`{code}`" for code in EVENT_TYPE_CODES)
+    )
     description: str = Field("", max_length=MAX_DESCRIPTION_LENGTH)
 
 

@@ -88,6 +88,9 @@ def _attempt(delivery: WebhookDelivery, now: dt.datetime) -> tuple[int | None, s
         return None, f"timed out after {settings.CPOR_WEBHOOK_TIMEOUT} s"
     except (OSError, http.client.HTTPException, ValueError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # whatever else goes wrong is this attempt's failure, never the task's
+        logger.exception("webhook delivery %s failed unexpectedly", delivery.pk)
+        return None, type(exc).__name__
     if 200 <= response.status < 300:
         return response.status, ""
     return response.status, f"HTTP {response.status}"

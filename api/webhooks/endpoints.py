@@ -75,6 +75,8 @@ def validate_url(url: str) -> str:
         raise refuse(_("A URL is at most %(count)s characters.") % {"count": MAX_URL_LENGTH})
     if any(ord(char) < 33 or ord(char) == 127 for char in url):
         raise refuse(_("A URL cannot contain spaces or control characters."))
+    if not url.isascii():
+        raise refuse(_("Write the URL in ASCII characters (an international domain name in its xn-- form)."))
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""

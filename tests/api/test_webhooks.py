@@ -236,6 +236,7 @@ def test_a_read_only_member_or_an_outsider_cannot_manage_endpoints(alice: Any, c
         ("https://localhost/hooks", "private"),
         ("https://169.254.169.254/latest", "private"),
         ("https://crm.contoso.example/a b", "spaces"),
+        ("https://bücher.example/hooks", "xn--"),
         ("", "Enter"),
     ],
 )
@@ -371,3 +372,24 @@ def test_a_receiver_that_is_down_fails_quietly(alice: Any, contoso: Any, setting
     assert row.status == "pending" and row.attempts == 1 and row.last_status_code is None
     assert "ConnectionRefused" in row.last_error
     assert row.next_attempt_at is not None
+
+
+def test_approving_a_competitor_tells_the_superseded_partner(alice: Any, contoso: Any) -> None:
+    import uuid
+
+    tenant = uuid.uuid4()
+    fabrikam = PartnerFactory(name="Fabrikam")
+    carol = partner_user(fabrikam, Membership.Role.GLOBAL_ADMIN)
+    subscribe(contoso, alice, "https://crm.contoso.example/hooks", ["claim.superseded", "claim.approved"])
+    subscribe(fabrikam, carol, "https://crm.fabrikam.example/hooks", ["claim.superseded", "claim.approved"])
+    loser = claim_in(Claim.Status.SUBMITTED, partner=contoso, by=alice, customer_tenant_id=tenant)
+    winner = claim_in(Claim.Status.UNDER_REVIEW, partner=fabrikam, by=carol, customer_tenant_id=tenant)
+    workflow.transition(winner, "approve", by=reviewer())
+    events = {(e.partner_id, e.type, e.claim_id) for e in WebhookEvent.objects.all()}
+    assert events == {
+        (fabrikam.pk, "claim.approved", winner.pk),
+        (contoso.pk, "claim.superseded", loser.pk),
+    }
+    superseded = WebhookEvent.objects.get(type="claim.superseded")
+    assert superseded.payload["data"]["claim"]["rejection_reason"] == "superseded"
+    assert superseded.payload["data"]["claim"]["allowed_actions"] == ["dispute"]

@@ -119,3 +119,25 @@ def test_the_schema_lists_the_webhook_operations(api: ApiClient) -> None:
         "/api/v1/webhooks/{endpoint_id}",
         "/api/v1/webhooks/{endpoint_id}/test",
     } <= set(paths)
+
+
+def test_a_receiver_that_is_down_gives_no_500(api: ApiClient, settings: Any) -> None:
+    import socket
+
+    from api.webhooks import delivery
+
+    settings.CPOR_WEBHOOK_ALLOW_LOOPBACK = True
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hook = api.post("/webhooks", {**HOOK, "url": f"http://127.0.0.1:{port}/hooks"}).json()
+    sent = api.post(f"/webhooks/{hook['id']}/test")
+    assert sent.status_code == 202
+    assert delivery.deliver(sent.json()["delivery"]["id"]) is False
+    (logged,) = api.get(f"/webhooks/{hook['id']}/deliveries").json()
+    assert (logged["status"], logged["attempts"], logged["last_status_code"]) == ("pending", 1, None)
+    assert "ConnectionRefused" in logged["last_error"]
+    assert logged["next_attempt_at"] is not None
+    listed = api.get("/webhooks").json()
+    assert listed[0]["is_active"] is True
+    assert listed[0]["consecutive_failures"] == 0  # a test event does not count towards disabling
