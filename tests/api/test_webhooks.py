@@ -6,6 +6,7 @@ import datetime as dt
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ class Receiver:
     url: str
     statuses: list[int] = field(default_factory=list)
     calls: list[tuple[dict[str, str], bytes, int]] = field(default_factory=list)
+    delay: float = 0.0  # seconds each answer takes
 
     def accepted(self) -> list[tuple[dict[str, str], bytes]]:
         return [(headers, body) for headers, body, status in self.calls if 200 <= status < 300]
@@ -47,6 +49,7 @@ def receiver(settings: Any) -> Iterator[Receiver]:
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             status = state.statuses.pop(0) if state.statuses else 204
+            time.sleep(state.delay)
             state.calls.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
             self.send_response(status)
             self.send_header("Content-Length", "0")
