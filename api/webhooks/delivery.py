@@ -8,6 +8,9 @@ error or a refused address is a failed attempt, recorded in the delivery log (st
 short error, never the secret or the headers). After CPOR_WEBHOOK_DISABLE_AFTER failed attempts in
 a row the endpoint is disabled and the partner's admins are mailed; its pending deliveries wait
 until it is enabled again.
+
+Order: the re-drive sends due deliveries oldest event first, but retries and parallel workers can
+deliver a later event before an earlier one; receivers order by the event's `occurred_at`.
 """
 
 from __future__ import annotations

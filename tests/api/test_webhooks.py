@@ -396,3 +396,30 @@ def test_approving_a_competitor_tells_the_superseded_partner(alice: Any, contoso
     superseded = WebhookEvent.objects.get(type="claim.superseded")
     assert superseded.payload["data"]["claim"]["rejection_reason"] == "superseded"
     assert superseded.payload["data"]["claim"]["allowed_actions"] == ["dispute"]
+
+
+def test_secrets_rotate_to_a_new_key(settings: Any) -> None:
+    from cryptography.fernet import InvalidToken
+
+    settings.CPOR_ENCRYPTION_KEYS = ["the old key, long and random"]
+    token = encryption.encrypt("whsec_c2VjcmV0")
+    settings.CPOR_ENCRYPTION_KEYS = ["the new key, long and random", "the old key, long and random"]
+    assert encryption.decrypt(token) == "whsec_c2VjcmV0"
+    moved = encryption.reencrypt(token)
+    settings.CPOR_ENCRYPTION_KEYS = ["the new key, long and random"]
+    assert encryption.decrypt(moved) == "whsec_c2VjcmV0"
+    with pytest.raises(InvalidToken):
+        encryption.decrypt(token)
+
+
+def test_a_secret_no_key_opens_is_a_failed_attempt(
+    receiver: Receiver, alice: Any, contoso: Any, settings: Any
+) -> None:
+    subscribe(contoso, alice, receiver.url, ["claim.submitted"])
+    workflow.transition(draft(contoso, by=alice), "submit", by=alice)
+    settings.CPOR_ENCRYPTION_KEYS = ["a key the secret was not encrypted with"]
+    row = WebhookDelivery.objects.get()
+    assert delivery.deliver(row.pk) is False
+    row.refresh_from_db()
+    assert "cannot be decrypted" in row.last_error
+    assert receiver.calls == []
