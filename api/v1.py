@@ -13,6 +13,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,20 +21,21 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import CharField, Prefetch, Q, QuerySet, TextField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, NinjaAPI, Query, Schema, UploadedFile
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
-from pydantic import BaseModel, Field
+from ninja.parser import Parser
+from pydantic import BaseModel, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from api.auth import read_key, write_key
 from api.idempotency import idempotent
 from api.models import ApiKey
-from api.problems import Problem, not_found, problem_response, validation_problem
+from api.problems import PROBLEM_CONTENT_TYPE, Problem, not_found, problem_response, validation_problem
 from api.schemas import (
     ACTIONS,
     Action,
@@ -58,6 +60,7 @@ from claims.models import Activity, Claim, Comment, MpnId, PoeDocument, Product,
 from claims.workflow import TransitionRefused
 
 REFERENCE_CONSTRAINT = "claim_partner_external_reference_uniq"
+NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 # What each action takes from the request body (the workflow's details for it).
@@ -70,7 +73,48 @@ ACTION_DETAILS: dict[str, tuple[str, ...]] = {
 # Every operation may answer with problem details (application/problem+json).
 PROBLEMS: dict[int, Any] = {status: ProblemOut for status in (401, 403, 404, 409, 422, 429)}
 
-api = NinjaAPI(
+
+class PartnerApi(NinjaAPI):
+    """The API whose schema says what it sends: errors as application/problem+json, 429 with Retry-After."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        response["content"] = {PROBLEM_CONTENT_TYPE: content["application/json"]}
+                    if int(status) in RESPONSE_HEADERS:
+                        response["headers"] = RESPONSE_HEADERS[int(status)]
+        return schema
+
+
+class ObjectBodyParser(Parser):
+    """Every JSON body of this API is an object: django-ninja's schemas would read `0` or `[]` as
+    an object with no fields (and a PATCH with it as a change of nothing)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        body = json.loads(request.body)
+        if not isinstance(body, dict):
+            raise ValueError("the body is not a JSON object")
+        return body
+
+
+RESPONSE_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
+    429: {
+        "Retry-After": {
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "seconds until this key's count starts again",
+        }
+    },
+}
+
+api = PartnerApi(
     title="CPOR Partner API",
     version="1",
     description=(
@@ -86,6 +130,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api-v1",
     auth=read_key,
+    parser=ObjectBodyParser(),
 )
 
 
@@ -144,6 +189,11 @@ def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:  # django-ninja could not parse the body: a validation problem like the rest
+        message = _(
+            "The request body could not be read: send a JSON object (or multipart/form-data for files)."
+        )
+        return problem_response(validation_problem({"__all__": [message]}))
     codes = {
         400: "validation_error",
         401: "unauthorized",
@@ -246,6 +296,11 @@ def _fields(request: HttpRequest, payload: Schema) -> tuple[dict[str, Any], list
     """The payload's fields as the workflow takes them: the MPN ID as the partner's object."""
     fields = payload.model_dump(exclude_unset=True)
     products = fields.pop("products", None)
+    for name, value in fields.items():
+        field = Claim._meta.get_field(name)
+        # null clears an optional text field (stored as ""); on a required one the model refuses it.
+        if value is None and isinstance(field, CharField | TextField) and field.blank and not field.null:
+            fields[name] = ""
     if "mpn" in fields:
         mpn = MpnId.objects.filter(partner_id=_key(request).partner_id, number=fields["mpn"]).first()
         if mpn is None:
@@ -305,9 +360,19 @@ class ClaimFilters(Schema):
     external_reference: str | None = Field(
         None, description="the claim with this reference of yours", max_length=100
     )
-    updated_since: dt.datetime | None = Field(None, description="only claims changed at or after this time")
+    updated_since: dt.datetime | None = Field(
+        None, description="only claims changed at or after this time (ISO 8601, e.g. 2026-03-04T10:00:00Z)"
+    )
     cursor: str | None = None
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+    @field_validator("updated_since", mode="before")
+    @classmethod
+    def _iso_only(cls, value: Any) -> Any:
+        # pydantic would read a bare number as a Unix time; the schema promises a date-time string.
+        if isinstance(value, int | float) or (isinstance(value, str) and NUMBER.fullmatch(value.strip())):
+            raise ValueError("give an ISO 8601 date and time, e.g. 2026-03-04T10:00:00Z")
+        return value
 
 
 CHOICES = {"status": Claim.Status, "activity": Activity, "solution_area": SolutionArea}
@@ -434,6 +499,8 @@ def _action_input(request: HttpRequest, action: str) -> tuple[dict[str, Any], li
             ) from None
         if raw is None:
             raw = {}
+        if not isinstance(raw, dict):
+            raise validation_problem({"__all__": [_("Send the action's details as a JSON object.")]})
     try:
         payload = ActionIn.model_validate(raw)
     except PydanticValidationError as exc:

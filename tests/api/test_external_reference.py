@@ -31,6 +31,8 @@ def test_create_get_list_and_filter_by_reference(api: ApiClient, admin: Any) -> 
     found = api.get("/claims", external_reference="CRM-0042").json()["items"]
     assert [item["id"] for item in found] == [claim_id]
     assert api.get("/claims", external_reference="CRM-0043").json()["items"] == []
+    refused = assert_problem(api.get("/claims", external_reference="a\x00b"), 422, "validation_error")
+    assert list(refused["errors"]) == ["external_reference"]
     created_event = ClaimEvent.objects.get(claim_id=claim_id, action="create")
     assert created_event.diff["external_reference"] == [None, "CRM-0042"]
 
