@@ -176,13 +176,12 @@ def _count(endpoint: WebhookEndpoint, *, failed: bool, now: dt.datetime) -> None
         _mail_disabled(endpoint, now=now)
 
 
-def _webhooks_page_url() -> str:
-    for name in ("webhooks", "webhook_list", "api_keys"):
-        try:
-            return f"{settings.SITE_URL}{reverse(name)}"
-        except NoReverseMatch:
-            continue
-    return f"{settings.SITE_URL}/"
+def _endpoint_page_url(endpoint: WebhookEndpoint) -> str:
+    """The portal page of the endpoint (its delivery log, with "Enable")."""
+    try:
+        return f"{settings.SITE_URL}{reverse('webhook_deliveries', args=[endpoint.pk])}"
+    except NoReverseMatch:  # a URLconf without the portal (an API-only deployment)
+        return f"{settings.SITE_URL}/"
 
 
 def _mail_disabled(endpoint: WebhookEndpoint, *, now: dt.datetime) -> None:
@@ -211,7 +210,7 @@ def _mail_disabled(endpoint: WebhookEndpoint, *, now: dt.datetime) -> None:
                     "endpoint_url": endpoint.url,
                     "failures": settings.CPOR_WEBHOOK_DISABLE_AFTER,
                     "disabled_at": now,
-                    "webhooks_url": _webhooks_page_url(),
+                    "webhooks_url": _endpoint_page_url(endpoint),
                 },
             )
         ]

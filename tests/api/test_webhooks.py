@@ -197,6 +197,7 @@ def test_the_endpoint_is_disabled_after_the_failure_run_and_the_admins_are_maile
         assert sorted(mail.recipients) == ["alice@contoso.example", "carol@contoso.example"]
         subject, body = outbox.render(mail)
         assert "durdurdu" in subject and receiver.url in body
+        assert f"/webhooks/{endpoint.pk}/" in body
         # Disabled: nothing is attempted, and events meanwhile are not written for it.
         clock.shift(dt.timedelta(hours=3))
         assert run_due() == 0
