@@ -319,3 +319,33 @@ def test_create_api_key_command_prints_the_key_last(admin: Any, capsys: Any) -> 
     assert ApiClient(secret).get("/mpns").status_code == 200
     key = ApiKey.objects.get(name="CLI")
     assert key.scope == "write" and secret not in key.hashed_key and key.created_by == admin
+
+
+def test_what_the_schema_fuzzer_found_stays_mended(api: ApiClient, admin: Any) -> None:
+    claim = draft(by=admin)
+    before = fingerprint()
+    # A body that is not a JSON object is refused, not read as "no fields" (a PATCH that changed nothing).
+    for raw in (b"0", b"[]", b"null", b"{bad", b"\x00"):
+        response = api.client.patch(
+            f"/api/v1/claims/{claim.pk}", raw, content_type="application/json", headers=api._headers(None)
+        )
+        assert assert_problem(response, 422, "validation_error")["errors"] == {
+            "__all__": [
+                "The request body could not be read: send a JSON object (or multipart/form-data for files)."
+            ]
+        }
+    assert fingerprint() == before
+    # null clears an optional text field; on a required one it is a field error, never a 500.
+    cleared = api.patch(f"/claims/{claim.pk}", {"customer_contact_title": None})
+    assert cleared.status_code == 200 and cleared.json()["customer_contact_title"] == ""
+    assert (
+        "name"
+        in assert_problem(api.patch(f"/claims/{claim.pk}", {"name": None}), 422, "validation_error")["errors"]
+    )
+    # updated_since is a date and time, not a number read as a Unix time.
+    for value in ("0.5", "1700000000"):
+        assert (
+            "updated_since"
+            in assert_problem(api.get("/claims", updated_since=value), 422, "validation_error")["errors"]
+        )
+    assert api.get("/claims", updated_since="2026-03-04T10:00:00Z").status_code == 200
