@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -195,7 +196,10 @@ def webhook_enable(request: HttpRequest, pk: int) -> HttpResponse:
     if endpoint.is_active:
         messages.info(request, _("The endpoint %(url)s is already active.") % {"url": endpoint.url})
     else:
-        webhooks.enable_endpoint(endpoint, by=request.user)
+        try:
+            webhooks.enable_endpoint(endpoint, by=request.user)
+        except WebhookEndpoint.DoesNotExist:  # deleted since it was fetched
+            raise Http404("No such endpoint") from None
         messages.success(
             request,
             _("The endpoint %(url)s is active again; events waiting for it are sent now.")
@@ -208,7 +212,10 @@ def webhook_enable(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def webhook_test(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint_for(request, pk)
-    webhooks.send_test_event(endpoint, by=request.user)
+    try:
+        webhooks.send_test_event(endpoint, by=request.user)
+    except IntegrityError:  # the endpoint was deleted since it was fetched
+        raise Http404("No such endpoint") from None
     messages.success(
         request,
         _("A test event is on its way to %(url)s. Reload this page in a moment to see how it went.")
