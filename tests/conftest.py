@@ -118,12 +118,33 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         redis.Redis.from_url(settings.REDIS_URL).delete(app.conf.task_default_queue)
 
 
+def _restores_serialized_data(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("serialized_rollback"))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django has put transactional tests last
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if "postgres" in item.keywords and POSTGRES_PROBLEM:
             item.add_marker(pytest.mark.skip(reason=f"needs PostgreSQL: {POSTGRES_PROBLEM}"))
         if "redis" in item.keywords and REDIS_PROBLEM:
             item.add_marker(pytest.mark.skip(reason=f"needs Redis: {REDIS_PROBLEM}"))
+    # A serialized_rollback test loads the migrated rows back into the tables, which must be empty:
+    # a plain transactional test's flush recreates content types (post_migrate), so one of those
+    # before it makes the load fail on duplicates. Serialized tests go first among the
+    # transactional ones (a stable sort: the order is otherwise kept).
+    first_transactional = next((i for i, item in enumerate(items) if _is_transactional(item)), len(items))
+    tail = items[first_transactional:]
+    tail.sort(key=lambda item: not (_is_transactional(item) and _restores_serialized_data(item)))
+    items[first_transactional:] = tail
+
+
+def _is_transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
 
 
 @pytest.fixture(autouse=True)
