@@ -15,5 +15,10 @@ def redeliver_pending_webhooks() -> int:
 
 
 @shared_task(ignore_result=True)
+def purge_old_webhook_events() -> int:
+    return delivery.purge_old_events()
+
+
+@shared_task(ignore_result=True)
 def purge_idempotency_keys() -> int:
     return idempotency.purge_expired()

@@ -24,6 +24,11 @@ app.conf.beat_schedule = {
         "task": "api.tasks.redeliver_pending_webhooks",
         "schedule": 30.0,
     },
+    # Daily at 04:00 UTC: delete webhook events and their delivery log past CPOR_WEBHOOK_RETENTION_DAYS.
+    "purge-old-webhook-events": {
+        "task": "api.tasks.purge_old_webhook_events",
+        "schedule": crontab(hour=4, minute=0),
+    },
     # Reject claims whose partner did not answer an information request within 5 business days.
     "expire-partner-action-claims": {
         "task": "claims.tasks.expire_partner_action_claims",

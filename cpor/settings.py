@@ -287,6 +287,8 @@ CPOR_WEBHOOK_TIMEOUT = env_int("CPOR_WEBHOOK_TIMEOUT", 10)
 CPOR_WEBHOOK_MAX_ATTEMPTS = env_int("CPOR_WEBHOOK_MAX_ATTEMPTS", 10)
 CPOR_WEBHOOK_DISABLE_AFTER = env_int("CPOR_WEBHOOK_DISABLE_AFTER", 20)
 CPOR_WEBHOOK_ALLOW_LOOPBACK = env_bool("CPOR_WEBHOOK_ALLOW_LOOPBACK", False)
+# Events and their delivery log are kept this many days (those still waiting to be delivered, longer).
+CPOR_WEBHOOK_RETENTION_DAYS = env_int("CPOR_WEBHOOK_RETENTION_DAYS", 30)
 
 # The client's address (cpor.client_ip), for sign-in locks and rate limits: X-Forwarded-For is read
 # only from these proxies (addresses or networks, comma-separated), right to left. Empty: the

@@ -28,7 +28,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from api.models import WebhookDelivery, WebhookEndpoint
+from api.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from api.webhooks import encryption, network
 from api.webhooks.events import TEST_EVENT
 from claims.models import Membership
@@ -240,3 +240,28 @@ def redeliver_pending(*, batch_size: int = 500) -> int:
             return delivered
         seen.update(due)
         delivered += sum(deliver(pk) for pk in due)
+
+
+def purge_old_events(*, batch_size: int = 1000) -> int:
+    """Delete events (with their delivery log) older than CPOR_WEBHOOK_RETENTION_DAYS, batch after
+    batch, except those still waiting to be delivered somewhere. Safe to run twice or at once."""
+    cutoff = timezone.now() - dt.timedelta(days=settings.CPOR_WEBHOOK_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        old = (
+            WebhookEvent.objects.filter(occurred_at__lt=cutoff)
+            .exclude(deliveries__status=WebhookDelivery.Status.PENDING)
+            .order_by("occurred_at")
+        )
+        ids = list(old.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        with transaction.atomic():
+            _count, per_model = (
+                WebhookEvent.objects.filter(pk__in=ids)
+                .exclude(deliveries__status=WebhookDelivery.Status.PENDING)
+                .delete()
+            )
+        deleted += per_model.get(WebhookEvent._meta.label, 0)
+        if len(ids) < batch_size:
+            return deleted

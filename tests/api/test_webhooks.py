@@ -424,3 +424,29 @@ def test_a_secret_no_key_opens_is_a_failed_attempt(
     row.refresh_from_db()
     assert "cannot be decrypted" in row.last_error
     assert receiver.calls == []
+
+
+def test_old_events_are_purged_unless_still_waiting(alice: Any, contoso: Any, settings: Any) -> None:
+    from api.tasks import purge_old_webhook_events
+
+    settings.CPOR_WEBHOOK_RETENTION_DAYS = 30
+    subscribe(
+        contoso, alice, "https://crm.contoso.example/hooks", ["claim.submitted", "claim.review_started"]
+    )
+    with time_machine.travel(START, tick=False):
+        claim = draft(contoso, by=alice)
+        workflow.transition(claim, "submit", by=alice)  # will have been delivered
+        workflow.transition(claim, "start_review", by=reviewer())  # still waiting
+        WebhookDelivery.objects.filter(event__type="claim.submitted").update(status="delivered")
+    with time_machine.travel(START + dt.timedelta(days=20), tick=False):
+        recent = draft(contoso, by=alice)
+        workflow.transition(recent, "submit", by=alice)
+        WebhookDelivery.objects.filter(event__claim=recent).update(status="delivered")
+    with time_machine.travel(START + dt.timedelta(days=31), tick=False):
+        assert purge_old_webhook_events() == 1
+        assert purge_old_webhook_events() == 0
+    assert sorted(WebhookEvent.objects.values_list("type", "claim_id")) == [
+        ("claim.review_started", claim.pk),
+        ("claim.submitted", recent.pk),
+    ]
+    assert WebhookDelivery.objects.count() == 2
