@@ -170,6 +170,8 @@ class WebhookEvent(models.Model):
         ordering = ["occurred_at", "id"]
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
+        # The re-drive sends oldest first; the retention job deletes by age.
+        indexes = [models.Index(fields=["occurred_at"], name="webhook_event_occurred")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
@@ -211,6 +213,8 @@ class WebhookDelivery(models.Model):
                 name="webhook_delivery_due",
                 condition=models.Q(status="pending"),
             ),
+            # An endpoint's delivery log, newest first.
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_log"),
         ]
 
     def __str__(self) -> str:
