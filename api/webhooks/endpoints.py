@@ -12,6 +12,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -207,3 +208,30 @@ def send_test_event(endpoint: WebhookEndpoint, *, by: Any) -> WebhookEvent:
         )
         schedule_deliveries([delivery.pk])
     return event
+
+
+def reencrypt_secrets(*, batch_size: int = 500) -> tuple[int, int]:
+    """Encrypt every stored signing secret under the first of CPOR_ENCRYPTION_KEYS (after a key was
+    put first), so the old key can be dropped. Returns (re-encrypted, unreadable): an unreadable
+    secret was encrypted with a key no longer listed; its endpoint needs a new one."""
+    done = unreadable = 0
+    last_pk = 0
+    while True:
+        batch = list(
+            WebhookEndpoint.objects.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", "encrypted_secret")[:batch_size]
+        )
+        if not batch:
+            return done, unreadable
+        for pk, token in batch:
+            try:
+                fresh = encryption.reencrypt(token)
+            except InvalidToken:
+                unreadable += 1
+                continue
+            # Compare-and-swap: a concurrent change of this row wins.
+            done += WebhookEndpoint.objects.filter(pk=pk, encrypted_secret=token).update(
+                encrypted_secret=fresh
+            )
+        last_pk = batch[-1][0]

@@ -450,3 +450,17 @@ def test_old_events_are_purged_unless_still_waiting(alice: Any, contoso: Any, se
         ("claim.submitted", recent.pk),
     ]
     assert WebhookDelivery.objects.count() == 2
+
+
+def test_the_rotation_command_moves_every_secret_to_the_new_key(
+    alice: Any, contoso: Any, settings: Any
+) -> None:
+    from django.core.management import call_command
+
+    settings.CPOR_ENCRYPTION_KEYS = ["the old key, long and random"]
+    secrets = [subscribe(contoso, alice, f"https://crm.contoso.example/{n}")[1] for n in range(3)]
+    settings.CPOR_ENCRYPTION_KEYS = ["the new key, long and random", "the old key, long and random"]
+    call_command("reencrypt_webhook_secrets")
+    settings.CPOR_ENCRYPTION_KEYS = ["the new key, long and random"]
+    stored = [encryption.decrypt(e.encrypted_secret) for e in WebhookEndpoint.objects.order_by("pk")]
+    assert stored == secrets
