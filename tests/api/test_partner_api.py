@@ -349,3 +349,15 @@ def test_what_the_schema_fuzzer_found_stays_mended(api: ApiClient, admin: Any) -
             in assert_problem(api.get("/claims", updated_since=value), 422, "validation_error")["errors"]
         )
     assert api.get("/claims", updated_since="2026-03-04T10:00:00Z").status_code == 200
+
+
+def test_another_partners_key_cannot_file_on_our_mpn_or_reach_our_claims_through_filters(
+    outsider_api: ApiClient, admin: Any
+) -> None:
+    ours = draft(by=admin, external_reference="CRM-1")
+    before = fingerprint()
+    refused = outsider_api.post("/claims", new_claim_body(mpn="4100001"))
+    assert "mpn" in assert_problem(refused, 422, "validation_error")["errors"]
+    assert fingerprint() == before
+    for filters in ({"external_reference": "CRM-1"}, {"q": ours.customer_name}, {"status": "editing"}):
+        assert outsider_api.get("/claims", **filters).json()["items"] == []
