@@ -5,20 +5,22 @@ import uuid
 from typing import Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 ACTIONS = ("submit", "resubmit", "withdraw", "dispute")
 Action = Literal["submit", "resubmit", "withdraw", "dispute"]
 
 
-class DeadlineOut(Schema):
+# The claim's output models are plain pydantic models: ninja's Schema wraps each value it reads in a
+# DjangoGetter (made for ORM objects), which a page of 100 claims pays ~50 times per claim for nothing.
+class DeadlineOut(BaseModel):
     field: str = Field(description="the claim column of the deadline, e.g. review_start_due_at")
     at: dt.datetime
     words: str = Field(description="the deadline in words, as the portal shows it")
     overdue: bool
 
 
-class ClaimOut(Schema):
+class ClaimOut(BaseModel):
     id: int
     name: str
     external_reference: str = Field(description="your own reference for the claim; empty when not given")
@@ -63,7 +65,7 @@ class ClaimOut(Schema):
     updated_at: dt.datetime
 
 
-class ClaimPage(Schema):
+class ClaimPage(BaseModel):
     items: list[ClaimOut]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 

@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
-from django.db.models import CharField, Prefetch, Q, QuerySet, TextField
+from django.db.models import CharField, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -235,17 +235,60 @@ def _claim(request: HttpRequest, claim_id: int) -> Claim:
     return claim
 
 
-def _claim_out(request: HttpRequest, claim: Claim) -> ClaimOut:
-    key = _key(request)
+ByStatus = dict[str, tuple[str, list[str], list[str], bool]]
+
+
+def _by_status(
+    request: HttpRequest, claim: Claim, answers: ByStatus
+) -> tuple[str, list[str], list[str], bool]:
+    """The status label, allowed actions, editable fields and may_add_documents. For the key's user
+    on the key's own partner's claims they depend on the status alone (conditions are checked on
+    use), so a page asks once per status: `answers` holds them."""
+    if claim.status not in answers:
+        may_write = _key(request).can_write
+        answers[claim.status] = (
+            str(Claim.Status(claim.status).label),
+            [a for a in workflow.allowed_actions(claim, request.user) if a in ACTIONS] if may_write else [],
+            sorted(claim.editable_fields()) if may_write else [],
+            may_write and claim.may_add_documents,
+        )
+    return answers[claim.status]
+
+
+def _product_codes_column() -> Subquery:
+    """Each claim's product codes in one column of the list's query (no second query)."""
+    codes = (
+        Claim.products.through.objects.filter(claim_id=OuterRef("pk"))
+        .order_by()
+        .values("claim_id")
+        .annotate(codes=selectors.JoinedNames("product__code"))
+        .values("codes")
+    )
+    return Subquery(codes, output_field=CharField())
+
+
+def _product_codes(claim: Claim) -> list[str]:
+    """The list's `product_codes` annotation, or the prefetched products elsewhere (one claim)."""
+    if hasattr(claim, "product_codes"):
+        codes = claim.product_codes
+        return sorted(codes.split(selectors.NAME_SEPARATOR)) if codes else []
+    return [p.code for p in claim.products.all()]
+
+
+def _claim_out(
+    request: HttpRequest, claim: Claim, now: dt.datetime | None = None, answers: ByStatus | None = None
+) -> ClaimOut:
     deadline_field = Claim.DEADLINE_BY_STATUS.get(claim.status)
-    deadline = selectors.next_deadline(claim)
-    may_write = key.can_write
+    deadline = selectors.next_deadline(claim, now)
+    label, allowed, editable, may_add_documents = _by_status(
+        request, claim, {} if answers is None else answers
+    )
     return ClaimOut(
         id=claim.pk,
         name=claim.name,
         external_reference=claim.external_reference,
         status=claim.status,
-        status_label=str(claim.get_status_display()),
+        status_label=label,
         mpn=claim.mpn.number,
         solution_area=claim.solution_area,
         activity=claim.activity,
@@ -253,7 +296,7 @@ def _claim_out(request: HttpRequest, claim: Claim) -> ClaimOut:
         customer_domain=claim.customer_domain,
         customer_tenant_id=claim.customer_tenant_id,
         subscription_id=claim.subscription_id,
-        products=[p.code for p in claim.products.all()],
+        products=_product_codes(claim),
         customer_contact_name=claim.customer_contact_name,
         customer_contact_title=claim.customer_contact_title,
         customer_contact_email=claim.customer_contact_email,
@@ -280,11 +323,9 @@ def _claim_out(request: HttpRequest, claim: Claim) -> ClaimOut:
         )
         if deadline and deadline_field
         else None,
-        allowed_actions=[a for a in workflow.allowed_actions(claim, request.user) if a in ACTIONS]
-        if may_write
-        else [],
-        editable_fields=sorted(claim.editable_fields()) if may_write else [],
-        may_add_documents=may_write and claim.may_add_documents,
+        allowed_actions=allowed,
+        editable_fields=editable,
+        may_add_documents=may_add_documents,
         copied_from=claim.copied_from_id,
         created_at=claim.created_at,
         submitted_at=claim.submitted_at,
@@ -407,16 +448,18 @@ def list_claims(request: HttpRequest, filters: Query[ClaimFilters]) -> ClaimPage
         claims = claims.filter(updated_at__gte=since)
     if filters.cursor:
         at, pk = _decode_cursor(filters.cursor)
-        claims = claims.filter(Q(updated_at__gt=at) | Q(updated_at=at, pk__gt=pk))
+        # The bound on updated_at alone starts the index range at the cursor; the OR then skips its ties.
+        claims = claims.filter(updated_at__gte=at).filter(Q(updated_at__gt=at) | Q(updated_at=at, pk__gt=pk))
     page = list(
         claims.select_related("mpn")
-        .prefetch_related(Prefetch("products", queryset=Product.objects.only("id", "code").order_by("code")))
+        .annotate(product_codes=_product_codes_column())
         .order_by("updated_at", "id")[: filters.limit + 1]
     )
     more = len(page) > filters.limit
     page = page[: filters.limit]
+    now, answers = timezone.now(), {}
     return ClaimPage(
-        items=[_claim_out(request, claim) for claim in page],
+        items=[_claim_out(request, claim, now, answers) for claim in page],
         next_cursor=_encode_cursor(page[-1]) if more else None,
     )
 

@@ -210,7 +210,7 @@ def _search(text: str) -> Q:
 NAME_SEPARATOR = "\x1f"  # cannot occur in a product name
 
 
-class _JoinedNames(Aggregate):
+class JoinedNames(Aggregate):
     """The names of a group joined with NAME_SEPARATOR: STRING_AGG, or GROUP_CONCAT on SQLite."""
 
     function = "STRING_AGG"
@@ -233,7 +233,7 @@ def _product_names() -> Subquery:
         Claim.products.through.objects.filter(claim_id=OuterRef("pk"))
         .order_by()
         .values("claim_id")
-        .annotate(names=_JoinedNames("product__name"))
+        .annotate(names=JoinedNames("product__name"))
         .values("names")
     )
     return Subquery(names, output_field=CharField())
