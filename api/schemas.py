@@ -2,10 +2,32 @@
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Schema
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 from pydantic import BaseModel, Field
+
+
+class ApiJSONEncoder(NinjaJSONEncoder):
+    """Times to the microsecond, UTC as Z, as pydantic writes them: answers rendered by ninja (most
+    GETs), answers written by pydantic (claims, POST and PATCH) and webhook events read times alike."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, dt.datetime):
+            return o.isoformat().replace("+00:00", "Z")
+        return super().default(o)
+
+
+class ApiJSONRenderer(JSONRenderer):
+    encoder_class = ApiJSONEncoder
+
+
+def api_time(value: dt.datetime | None) -> str | None:
+    """A time as the API writes it."""
+    return None if value is None else ApiJSONEncoder().default(value)
+
 
 ACTIONS = ("submit", "resubmit", "withdraw", "dispute")
 Action = Literal["submit", "resubmit", "withdraw", "dispute"]

@@ -40,6 +40,7 @@ from api.schemas import (
     ACTIONS,
     Action,
     ActionIn,
+    ApiJSONRenderer,
     ChangeOut,
     ClaimCreate,
     ClaimOut,
@@ -129,6 +130,7 @@ api = PartnerApi(
         "turns and the count starts again."
     ),
     urls_namespace="api-v1",
+    renderer=ApiJSONRenderer(),
     auth=read_key,
     parser=ObjectBodyParser(),
 )
@@ -420,7 +422,7 @@ CHOICES = {"status": Claim.Status, "activity": Activity, "solution_area": Soluti
 
 
 @api.get("/claims", response={200: ClaimPage, **PROBLEMS}, tags=["claims"])
-def list_claims(request: HttpRequest, filters: Query[ClaimFilters]) -> ClaimPage:
+def list_claims(request: HttpRequest, filters: Query[ClaimFilters]) -> HttpResponse:
     """The partner's claims in a stable order (last change, then id): follow `next_cursor`."""
     for name, choices in CHOICES.items():
         value = getattr(filters, name)
@@ -458,9 +460,14 @@ def list_claims(request: HttpRequest, filters: Query[ClaimFilters]) -> ClaimPage
     more = len(page) > filters.limit
     page = page[: filters.limit]
     now, answers = timezone.now(), {}
-    return ClaimPage(
-        items=[_claim_out(request, claim, now, answers) for claim in page],
-        next_cursor=_encode_cursor(page[-1]) if more else None,
+    # Written by pydantic's own JSON serializer, like every POST and PATCH answer (the same time
+    # format), and not validated a second time against the model it was built from.
+    return _json(
+        200,
+        ClaimPage(
+            items=[_claim_out(request, claim, now, answers) for claim in page],
+            next_cursor=_encode_cursor(page[-1]) if more else None,
+        ),
     )
 
 
@@ -478,9 +485,9 @@ def create_claim(request: HttpRequest, payload: ClaimCreate) -> HttpResponse:
 
 
 @api.get("/claims/{claim_id}", response={200: ClaimOut, **PROBLEMS}, tags=["claims"])
-def get_claim(request: HttpRequest, claim_id: int) -> ClaimOut:
+def get_claim(request: HttpRequest, claim_id: int) -> HttpResponse:
     """One claim: every field, its deadlines, reasons and the actions allowed now."""
-    return _claim_out(request, _claim(request, claim_id))
+    return _json(200, _claim_out(request, _claim(request, claim_id)))
 
 
 @api.patch("/claims/{claim_id}", auth=write_key, response={200: ClaimOut, **PROBLEMS}, tags=["claims"])

@@ -13,7 +13,6 @@ of the change, seen by a managing user of the partner (the endpoint's creator).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import secrets
 from collections import defaultdict
@@ -27,9 +26,9 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from ninja.responses import NinjaJSONEncoder
 
 from api.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from api.schemas import api_time
 from claims.history import author_label
 from claims.models import Claim, ClaimEvent, Comment, Product
 
@@ -88,8 +87,8 @@ def first_attempt_at(now: dt.datetime, count: int) -> dt.datetime:
 
 
 def moment(value: dt.datetime | None) -> str | None:
-    """A time as the API writes it (ISO 8601, milliseconds, Z)."""
-    return None if value is None else NinjaJSONEncoder().default(value)
+    """A time as the API writes it (ISO 8601, microseconds, Z)."""
+    return api_time(value)
 
 
 def new_event_id() -> str:
@@ -157,8 +156,8 @@ def _claims_as_api_shows(claim_ids: Iterable[int], users: dict[int, Any]) -> dic
         user = users.get(claim.partner_id) or AnonymousUser()
         with translation.override(claim.partner.language or None):
             out = _claim_out(_Caller(claim.partner_id, user), claim)
-            # Rendered by the encoder the API's responses use, so values read as GET gives them.
-            shown[claim.pk] = json.loads(json.dumps(out, cls=NinjaJSONEncoder))
+            # Rendered as the API's claim responses are (pydantic's JSON), so values read as GET gives them.
+            shown[claim.pk] = out.model_dump(mode="json")
     return shown
 
 
