@@ -18,7 +18,7 @@ Bearer), timed with time.perf_counter after a warm-up, alternating with the bare
 process: one raw SELECT of the same columns (the MPN ID joined, the product codes as an ARRAY
 subquery), the derived fields (status label, deadline in words, allowed actions and editable
 fields per status) made with the same domain functions, serialized by json.dumps with Django's
-JSON encoder and returned as an HttpResponse. The bare view must return the same JSON as the
+JSON encoder (times written as pydantic writes them) and returned as an HttpResponse. The bare view must return the same JSON as the
 endpoint (compared item by item), or the run stops. Query counts by CaptureQueriesContext; the
 key's last-used UPDATE (at most once a minute) is shown apart. The endpoint's and the bare view's
 main statements are EXPLAIN ANALYZEd. When the (partner, updated_at, id) index exists, the cases
@@ -157,6 +157,16 @@ def _bare_sql(params: dict[str, str], partner_id: int) -> tuple[str, list[Any]]:
     return sql, [*args, limit + 1]
 
 
+class TimesAsPydantic(DjangoJSONEncoder):
+    """Django's encoder, with times written as the endpoint's pydantic serializer writes them (to the
+    microsecond, UTC as Z), so the two answers are the same JSON."""
+
+    def default(self, o: object) -> object:
+        if isinstance(o, dt.datetime):
+            return o.isoformat().replace("+00:00", "Z")
+        return super().default(o)
+
+
 def bare_claims(request: HttpRequest) -> HttpResponse:
     """The floor: the endpoint's JSON from one SELECT, with no ORM objects and no schema validation.
 
@@ -220,7 +230,9 @@ def bare_claims(request: HttpRequest) -> HttpResponse:
         last = items[-1]
         raw = json.dumps([last["updated_at"].isoformat(), last["id"]]).encode()
         next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    body = json.dumps({"items": items, "next_cursor": next_cursor}, cls=DjangoJSONEncoder)
+    body = json.dumps(
+        {"items": items, "next_cursor": next_cursor}, cls=TimesAsPydantic, separators=(",", ":")
+    )
     return HttpResponse(body, content_type="application/json")
 
 
