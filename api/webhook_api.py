@@ -38,8 +38,11 @@ router = Router(tags=["webhooks"])
 
 class WebhookEndpointIn(Schema):
     url: str = Field(description="https URL that receives the events", max_length=MAX_URL_LENGTH)
-    event_types: list[str] = Field(
-        description="event types to receive, any of: " + ", ".join(f"`{code}`" for code in EVENT_TYPE_CODES)
+    event_types: list[str] | None = Field(
+        None,
+        description="event types to receive, any of: "
+        + ", ".join(f"`{code}`" for code in EVENT_TYPE_CODES)
+        + "; omitted, every event type",
     )
     description: str = Field("", max_length=MAX_DESCRIPTION_LENGTH)
 
@@ -175,7 +178,7 @@ def create_endpoint(request: HttpRequest, payload: WebhookEndpointIn) -> HttpRes
         partner=_key(request).partner,
         by=request.user,
         url=payload.url,
-        event_types=payload.event_types,
+        event_types=list(EVENT_TYPE_CODES) if payload.event_types is None else payload.event_types,
         description=payload.description,
     )
     return _json(201, _endpoint_out(endpoint))

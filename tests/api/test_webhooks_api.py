@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.models import IdempotentRequest, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from api.webhooks import encryption
+from api.webhooks import EVENT_TYPES, encryption
 from tests.api.conftest import ApiClient
 
 HOOK = {"url": "https://crm.contoso.example/hooks", "event_types": ["claim.submitted", "claim.approved"]}
@@ -17,6 +17,14 @@ def fingerprint() -> list[tuple[Any, ...]]:
         *WebhookEvent.objects.values_list("pk"),
         *WebhookDelivery.objects.values_list("pk", "status"),
     ]
+
+
+def test_event_types_left_out_mean_every_event_type(api: ApiClient) -> None:
+    created = api.post("/webhooks", {"url": HOOK["url"]})
+    assert created.status_code == 201, created.content
+    every = [code for code, _label in EVENT_TYPES]
+    assert created.json()["event_types"] == every
+    assert WebhookEndpoint.objects.get().event_types == every
 
 
 def test_create_shows_the_secret_once_and_a_retry_shows_the_same(api: ApiClient) -> None:
