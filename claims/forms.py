@@ -71,7 +71,7 @@ class DashboardFilterForm(forms.Form):
         label=_("Search"),
         required=False,
         max_length=200,
-        help_text=_("Customer name, domain, tenant ID or claim name."),
+        help_text=_("Customer name, domain, tenant ID, claim name or your reference."),
         widget=forms.TextInput(attrs={"type": "search"}),
     )
     status = forms.ChoiceField(

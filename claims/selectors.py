@@ -204,6 +204,7 @@ def _search(text: str) -> Q:
         | Q(customer_name__icontains=text)
         | Q(customer_domain__icontains=text)
         | Q(customer_tenant_id__icontains=text)
+        | Q(external_reference=text)  # the partner's own reference, whole (the unique index finds it)
     )
 
 

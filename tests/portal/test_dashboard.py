@@ -76,6 +76,7 @@ def claims(manager: Any) -> dict[str, Claim]:
             products=("power-apps",),
             customer_name="Wingtip Toys",
             customer_domain="wingtip.example",
+            external_reference="CRM-0042",
         ),
     }
 
@@ -140,6 +141,8 @@ def test_counts_per_status_and_the_chart(claims: dict[str, Claim], manager_clien
         ({"q": "0d2e3f40"}, {"Tailspin Teams"}),  # part of a tenant ID
         ({"q": "pre-sales"}, {"Wingtip pre-sales"}),  # claim name
         ({"q": "WINGTIP.EXAMPLE"}, {"Wingtip pre-sales"}),  # domain, any case
+        ({"q": "CRM-0042"}, {"Wingtip pre-sales"}),  # the partner's own reference, whole
+        ({"q": "CRM-004"}, set()),  # ... not a part of it
         ({"q": "nothing like it"}, set()),
     ],
 )
