@@ -2,7 +2,8 @@
 
 The host is resolved when connecting and every address it resolves to is checked: private,
 loopback, link-local, multicast, reserved, unspecified and shared addresses are refused, IPv4 and
-IPv6 alike, including IPv4 inside IPv6 (mapped, 6to4, Teredo). The connection then goes to the
+IPv6 alike, including IPv4 inside IPv6 (mapped, 6to4, NAT64;
+Teredo and site-local are refused outright). The connection then goes to the
 checked address itself, so a DNS answer that changes between the check and the connect (DNS
 rebinding) gains nothing; the request still names the host (Host header, TLS SNI and certificate
 check). Redirects are never followed. CPOR_WEBHOOK_ALLOW_LOOPBACK lets 127.0.0.0/8 and ::1 through
@@ -24,10 +25,27 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Enough of a response to read its status; the body is not used.
 MAX_RESPONSE_BYTES = 4096
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+# Ranges refused by name, whatever `ipaddress` thinks of them in this Python version: site-local
+# (deprecated, still routed inside some networks), Teredo (a tunnel to whatever IPv4 host it
+# names), local-use NAT64, unique-local, CGNAT, benchmarking, "this network", class E, broadcast.
+REFUSED_NETWORKS: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...] = (
+    (ipaddress.IPv6Network("fec0::/10"), "site-local"),
+    (ipaddress.IPv6Network("2001::/32"), "Teredo"),
+    (ipaddress.IPv6Network("64:ff9b:1::/48"), "local NAT64"),
+    (ipaddress.IPv6Network("fc00::/7"), "unique-local"),
+    (ipaddress.IPv6Network("ff00::/8"), "multicast"),
+    (ipaddress.IPv4Network("100.64.0.0/10"), "shared (CGNAT)"),
+    (ipaddress.IPv4Network("198.18.0.0/15"), "benchmarking"),
+    (ipaddress.IPv4Network("0.0.0.0/8"), "this-network"),
+    (ipaddress.IPv4Network("240.0.0.0/4"), "reserved"),
+)
 
 
 class AddressRefused(Exception):  # noqa: N818 (it is the refusal)
     """The URL's host is, or resolves to, an address webhooks may not reach."""
+
+
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
@@ -36,9 +54,9 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
             return address.ipv4_mapped
         if address.sixtofour is not None:
             return address.sixtofour
-        if address.teredo is not None:
-            return address.teredo[1]
         # IPv4-compatible (::a.b.c.d, deprecated): the upper 96 bits are zero.
+        if address in NAT64:  # 64:ff9b::a.b.c.d
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if int(address) >> 32 == 0 and int(address) > 1:
             return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
@@ -56,6 +74,9 @@ def address_refusal(address: IPAddress) -> str | None:
     """Why webhooks may not connect to `address`, or None when they may."""
     if _allowed_loopback(address):
         return None
+    for network, word in REFUSED_NETWORKS:
+        if address.version == network.version and address in network:
+            return f"{address} is a {word} address"
     embedded = _embedded_ipv4(address)
     if embedded is not None:
         # The IPv4 inside decides, and loopback in disguise is never allowed.

@@ -39,6 +39,22 @@ REFUSED = [
     "2002:7f00:1::",  # 6to4 around 127.0.0.1
     "2002:a00:1::",  # 6to4 around 10.0.0.1
     "64:ff9b::a00:1",  # NAT64 around 10.0.0.1
+    "64:ff9b::c0a8:101",  # NAT64 around 192.168.1.1
+    "64:ff9b:1::808:808",  # local-use NAT64
+    "fec0::1",  # site-local
+    "feff::1",  # site-local, top of the range
+    "fd12:3456::1",  # unique-local
+    "ff05::2",  # site-local multicast
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    "2001:0:4136:e378:8000:63bf:f7f7:f7f7",  # Teredo around a public client address
+    "2002:c0a8:101::1",  # 6to4 around 192.168.1.1
+    "2002:6440:1::1",  # 6to4 around 100.64.0.1
+    "198.18.0.1",  # benchmarking
+    "198.19.255.254",
+    "0.1.2.3",  # this network
+    "255.255.255.254",
+    "192.0.0.1",
+    "2001:db8::1",  # documentation
 ]
 
 
