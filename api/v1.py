@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.db.models import CharField, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, NinjaAPI, Query, Schema, UploadedFile
@@ -189,13 +190,21 @@ def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     return problem_response(Problem(429, "rate_limited", _("Too many requests; retry later.")))
 
 
+def _unreadable_body() -> Problem:
+    message = _("The request body could not be read: send a JSON object (or multipart/form-data for files).")
+    return validation_problem({"__all__": [message]})
+
+
+@api.exception_handler(MultiPartParserError)
+def _bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    # A multipart body Django cannot split (no or a bad boundary): a problem, not Django's HTML 400.
+    return problem_response(_unreadable_body())
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:  # django-ninja could not parse the body: a validation problem like the rest
-        message = _(
-            "The request body could not be read: send a JSON object (or multipart/form-data for files)."
-        )
-        return problem_response(validation_problem({"__all__": [message]}))
+        return problem_response(_unreadable_body())
     codes = {
         400: "validation_error",
         401: "unauthorized",
@@ -560,6 +569,9 @@ def _action_input(request: HttpRequest, action: str) -> tuple[dict[str, Any], li
             errors.setdefault(field, []).append(str(error.get("msg", "")))
         raise validation_problem(errors) from None
     given = payload.model_dump(exclude_none=True)
+    with_nul = sorted(name for name, value in given.items() if "\x00" in value)
+    if with_nul:
+        raise validation_problem({name: [_("Null characters are not allowed.")] for name in with_nul})
     extra = sorted(set(given) - set(ACTION_DETAILS[action]))
     if extra:
         raise validation_problem({name: [_("Not used by this action.")] for name in extra})

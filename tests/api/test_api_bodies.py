@@ -1,0 +1,51 @@
+"""Bodies the API cannot read, or will not store, are problem details (422), never Django's HTML 400
+nor a refused transition: a malformed multipart body, a NUL in a form field or JSON text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import ApiClient
+from tests.api.test_partner_api import assert_problem, fingerprint
+from tests.factories import claim_in
+
+pytestmark = pytest.mark.django_db
+
+BROKEN = b'--xyz\r\nContent-Disposition: form-data; name="comment"\r\n\r\nhello'  # never closed
+
+
+def raw_post(api: ApiClient, path: str, body: bytes, content_type: str, headers: dict[str, str]) -> Any:
+    return api.client.post(f"/api/v1{path}", body, content_type=content_type, headers=api._headers(headers))
+
+
+@pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": "broken-1"}])
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=\x7f"],
+)
+def test_a_malformed_multipart_body_is_a_validation_problem(
+    api: ApiClient, admin: Any, headers: dict[str, str], content_type: str
+) -> None:
+    claim = claim_in("partner_action_required", by=admin)
+    before = fingerprint()
+    for path in (f"/claims/{claim.pk}/actions/resubmit", f"/claims/{claim.pk}/documents", "/webhooks"):
+        response = raw_post(api, path, BROKEN, content_type, headers)
+        assert_problem(response, 422, "validation_error")
+    assert fingerprint() == before
+
+
+@pytest.mark.parametrize("as_form", [True, False])
+def test_a_nul_in_an_action_text_is_a_validation_problem(api: ApiClient, admin: Any, as_form: bool) -> None:
+    claim = claim_in("partner_action_required", by=admin)
+    before = fingerprint()
+    path = f"/api/v1/claims/{claim.pk}/actions/resubmit"
+    if as_form:
+        response = api.client.post(path, {"comment": "see\x00 the PoE"}, headers=api._headers(None))
+    else:
+        response = api.post(f"/claims/{claim.pk}/actions/resubmit", {"comment": "see\x00 the PoE"})
+    problem = assert_problem(response, 422, "validation_error")
+    assert list(problem["errors"]) == ["comment"]
+    claim.refresh_from_db()
+    assert claim.status == "partner_action_required" and fingerprint() == before
