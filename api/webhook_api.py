@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -195,7 +196,10 @@ def delete_endpoint(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @idempotent
 def enable_endpoint(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     """Enable an endpoint disabled after failed deliveries; the events kept meanwhile are sent."""
-    endpoint = webhooks.enable_endpoint(_endpoint(request, endpoint_id), by=request.user)
+    try:
+        endpoint = webhooks.enable_endpoint(_endpoint(request, endpoint_id), by=request.user)
+    except WebhookEndpoint.DoesNotExist:  # deleted since it was fetched
+        raise _not_found() from None
     return _json(200, _endpoint_out(endpoint))
 
 
@@ -204,8 +208,13 @@ def enable_endpoint(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def send_test_event(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     """Send a `webhook.test` event to this endpoint; follow it in its deliveries."""
     endpoint = _endpoint(request, endpoint_id)
-    event = webhooks.send_test_event(endpoint, by=request.user)
-    delivery = WebhookDelivery.objects.select_related("event").get(endpoint=endpoint, event=event)
+    try:
+        event = webhooks.send_test_event(endpoint, by=request.user)
+    except IntegrityError:  # the endpoint was deleted since it was fetched
+        raise _not_found() from None
+    delivery = WebhookDelivery.objects.select_related("event").filter(endpoint=endpoint, event=event).first()
+    if delivery is None:  # deleted, with its deliveries, right after the event was queued
+        raise _not_found()
     return _json(202, TestEventOut(event_id=event.pk, delivery=_delivery_out(delivery)))
 
 
