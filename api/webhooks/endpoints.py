@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +31,7 @@ from api.webhooks.events import (
     schedule_deliveries,
 )
 from api.webhooks.network import address_refusal, is_loopback_host
-from claims.models import Membership, Partner
+from claims.models import Membership, Partner, has_control_character
 from claims.selectors import membership_for
 
 MAX_URL_LENGTH = 2000
@@ -39,6 +40,12 @@ MAX_ENDPOINTS_PER_PARTNER = 10
 SECRET_PREFIX = "whsec_"
 # Who may manage a partner's webhooks: the admins who hold its API keys.
 MANAGING_ROLES = frozenset({Membership.Role.GLOBAL_ADMIN, Membership.Role.INCENTIVES_ADMIN})
+# A host name: letters, digits, hyphens and underscores in dot-separated labels (an IDN in its xn--
+# form), an optional final dot. Anything else (a %-escape, punctuation) is not a host we send to.
+HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
+# A last label that URL parsers and resolvers read as a number, making the whole host an IPv4
+# address in one of its old forms (2130706433, 127.1, 0x7f.1, 0177.0.0.1).
+NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
 
 
 def may_manage_webhooks(user: Any, partner: Partner | int) -> bool:
@@ -90,13 +97,21 @@ def validate_url(url: str) -> str:
         raise refuse(_("Do not put a user name or password in the URL; verify the signature instead."))
     if parts.fragment:
         raise refuse(_("A webhook URL cannot have a #fragment."))
-    loopback = is_loopback_host(host)
-    if parts.scheme == "http" and not (loopback and settings.CPOR_WEBHOOK_ALLOW_LOOPBACK):
-        raise refuse(_("The URL must start with https://."))
     try:
         literal = ipaddress.ip_address(host)
     except ValueError:
         literal = None
+        if ":" in host or not HOST_NAME.fullmatch(host):
+            raise refuse(_("This is not a valid URL.")) from None
+        if NUMERIC_LABEL.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
+            raise refuse(
+                _("Write an IP address as four decimal numbers (e.g. 203.0.113.10), or use a host name.")
+            ) from None
+    if isinstance(literal, ipaddress.IPv6Address) and literal.scope_id is not None:
+        raise refuse(_("This is not a valid URL."))
+    loopback = is_loopback_host(host)
+    if parts.scheme == "http" and not (loopback and settings.CPOR_WEBHOOK_ALLOW_LOOPBACK):
+        raise refuse(_("The URL must start with https://."))
     if literal is not None and address_refusal(literal):
         raise refuse(_("Events cannot be sent to a private, loopback or reserved address."))
     if literal is None and loopback and not settings.CPOR_WEBHOOK_ALLOW_LOOPBACK:
@@ -131,10 +146,12 @@ def create_endpoint(
     except ValidationError as exc:
         errors.update(exc.message_dict)
     description = (description or "").strip()
-    if len(description) > MAX_DESCRIPTION_LENGTH or "\x00" in description:
+    if len(description) > MAX_DESCRIPTION_LENGTH:
         errors["description"] = [
             _("A description is at most %(count)s characters.") % {"count": MAX_DESCRIPTION_LENGTH}
         ]
+    elif has_control_character(description):  # as the portal's form: one line, shown in lists
+        errors["description"] = [_("Use one line without control characters.")]
     if errors:
         raise ValidationError(errors)
     secret = new_secret()
