@@ -1,8 +1,11 @@
 """Deliver webhook events: signed per Standard Webhooks, retried with backoff, at least once.
 
-`deliver` sends one pending delivery at most once per attempt: the row is locked with
-`skip_locked` (overlapping tasks and the re-drive never send the same attempt twice) and only a
-pending row whose attempt is due is sent. The same `webhook-id` (the event id) goes with every
+`deliver` sends one pending delivery at most once per attempt: a short transaction claims the row
+(locked with `skip_locked`, only a pending row whose attempt is due), counts the attempt and leases
+the row past the send's deadline, then commits; the request goes out with no transaction or lock
+held and within one overall deadline (CPOR_WEBHOOK_TIMEOUT, connect to status line); a second short
+transaction records the result, only if the lease still holds. Overlapping tasks and the re-drive
+never send the same attempt twice. The same `webhook-id` (the event id) goes with every
 attempt, so receivers deduplicate by it. A 2xx is success; any other status, a timeout, a network
 error or a refused address is a failed attempt, recorded in the delivery log (status code and a
 short error, never the secret or the headers). After CPOR_WEBHOOK_DISABLE_AFTER failed attempts in
@@ -19,6 +22,7 @@ import datetime as dt
 import http.client
 import json
 import logging
+from typing import Any
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings
@@ -48,6 +52,9 @@ MAX_DELAY = dt.timedelta(hours=12)
 # A retry this soon gets a task with an ETA; later ones are left to the beat re-drive (a broker
 # holds an unacknowledged ETA task only so long).
 MAX_TASK_DELAY = dt.timedelta(minutes=10)
+# A claimed attempt's lease outlasts the send's overall deadline (CPOR_WEBHOOK_TIMEOUT) by this
+# much (name resolution, the database round trips around it).
+LEASE_MARGIN = dt.timedelta(seconds=60)
 USER_AGENT = "CPOR-Webhooks/1"
 DISABLED_MAIL = "webhook_disabled"
 
@@ -99,52 +106,87 @@ def _attempt(delivery: WebhookDelivery, now: dt.datetime) -> tuple[int | None, s
     return response.status, f"HTTP {response.status}"
 
 
-def deliver(delivery_id: int) -> bool:
-    """Attempt one pending, due delivery. True when this call delivered it."""
+def lease_length() -> dt.timedelta:
+    """How long a claimed attempt keeps its row: the whole call's deadline and a margin."""
+    return dt.timedelta(seconds=float(settings.CPOR_WEBHOOK_TIMEOUT)) + LEASE_MARGIN
+
+
+def _claim(delivery_id: int) -> tuple[WebhookDelivery, dt.datetime] | None:
+    """Take one pending, due delivery for one attempt, in a short transaction of its own.
+
+    The attempt is counted and the row leased (its next attempt pushed past the send's deadline)
+    before anything is sent, so no other worker takes it meanwhile and no lock or transaction is
+    held while the receiver answers. A worker that dies mid-send leaves the lease to run out: the
+    re-drive then makes the next attempt.
+    """
     with transaction.atomic():
         now = timezone.now()
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint", "event")
             .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
-            # A failed delivery waits out its backoff, whoever asks (a late task, a duplicate).
+            # A failed (or leased) delivery waits out its backoff, whoever asks.
             .filter(Q(attempts=0) | Q(next_attempt_at__lte=now))
             .first()
         )
         if delivery is None:
-            return False
-        is_test = delivery.event.type == TEST_EVENT
-        if not delivery.endpoint.is_active and not is_test:
-            return False  # waits for the endpoint to be enabled again
-        status_code, error = _attempt(delivery, now)
-        delivery.attempts += 1
-        delivery.last_attempt_at = now
-        delivery.last_status_code = status_code
-        delivery.last_error = error[:300]
-        if not error:
-            delivery.status = WebhookDelivery.Status.DELIVERED
-            delivery.delivered_at = now
-            delivery.next_attempt_at = None
-        elif delivery.attempts >= settings.CPOR_WEBHOOK_MAX_ATTEMPTS:
+            return None
+        if not delivery.endpoint.is_active and delivery.event.type != TEST_EVENT:
+            return None  # waits for the endpoint to be enabled again
+        if delivery.attempts >= settings.CPOR_WEBHOOK_MAX_ATTEMPTS:
+            # Its last attempt was claimed by a worker that never came back.
             delivery.status = WebhookDelivery.Status.FAILED
             delivery.next_attempt_at = None
+            delivery.save(update_fields=["status", "next_attempt_at"])
+            return None
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        delivery.next_attempt_at = now + lease_length()
+        delivery.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at"])
+    return delivery, now
+
+
+def deliver(delivery_id: int) -> bool:
+    """Attempt one pending, due delivery. True when this call delivered it."""
+    claimed = _claim(delivery_id)
+    if claimed is None:
+        return False
+    delivery, now = claimed
+    lease = delivery.next_attempt_at
+    is_test = delivery.event.type == TEST_EVENT
+    status_code, error = _attempt(delivery, now)  # outside any transaction
+    with transaction.atomic():
+        changes: dict[str, Any] = {"last_status_code": status_code, "last_error": error[:300]}
+        if not error:
+            changes.update(status=WebhookDelivery.Status.DELIVERED, delivered_at=now, next_attempt_at=None)
+        elif delivery.attempts >= settings.CPOR_WEBHOOK_MAX_ATTEMPTS:
+            changes.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
         else:
-            delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-            if retry_delay(delivery.attempts) <= MAX_TASK_DELAY:
-                pk, eta = delivery.pk, delivery.next_attempt_at
-                transaction.on_commit(lambda: _publish_retry(pk, eta))
-        delivery.save()
+            changes["next_attempt_at"] = now + retry_delay(delivery.attempts)
+        # Only while the lease holds: the same attempt, not taken over since.
+        recorded = WebhookDelivery.objects.filter(
+            pk=delivery.pk,
+            status=WebhookDelivery.Status.PENDING,
+            attempts=delivery.attempts,
+            next_attempt_at=lease,
+        ).update(**changes)
+        if not recorded:
+            logger.warning("webhook delivery %s: attempt %s outran its lease", delivery.pk, delivery.attempts)
+            return not error
+        if error and changes.get("next_attempt_at") and retry_delay(delivery.attempts) <= MAX_TASK_DELAY:
+            pk, eta = delivery.pk, changes["next_attempt_at"]
+            transaction.on_commit(lambda: _publish_retry(pk, eta))
         if not is_test:
             _count(delivery.endpoint, failed=bool(error), now=now)
-        if error:
-            logger.info(
-                "webhook delivery %s to endpoint %s failed (attempt %s): %s",
-                delivery.pk,
-                delivery.endpoint_id,
-                delivery.attempts,
-                delivery.last_error,
-            )
-        return not error
+    if error:
+        logger.info(
+            "webhook delivery %s to endpoint %s failed (attempt %s): %s",
+            delivery.pk,
+            delivery.endpoint_id,
+            delivery.attempts,
+            error[:300],
+        )
+    return not error
 
 
 def _publish_retry(delivery_id: int, eta: dt.datetime) -> None:

@@ -16,6 +16,8 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -136,11 +138,14 @@ def vetted_addresses(host: str, port: int) -> list[tuple[int, str]]:
     return found
 
 
-def _connect(host: str, port: int, timeout: float) -> socket.socket:
+def _connect(host: str, port: int, timeout: float, deadline: float) -> socket.socket:
     last_error: OSError | None = None
     for family, address in vetted_addresses(host, port):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out connecting")
         sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
+        sock.settimeout(min(timeout, remaining))
         try:
             sock.connect((address, port))
             return sock
@@ -150,14 +155,61 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
     raise last_error or OSError(f"cannot connect to {host}")
 
 
+class _Deadline:
+    """One deadline for a whole call: a timer cuts the connection off when it passes, however
+    slowly the other end dribbles its answer (a socket timeout bounds each read, not their sum)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.passed = False
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.passed:
+                self._shutdown()
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.passed = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._sock is not None:
+            try:
+                # The plain socket's shutdown, also under TLS: it wakes a read blocked in another
+                # thread without touching the TLS object that read is using.
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
 class _VettedHTTPConnection(http.client.HTTPConnection):
+    deadline: _Deadline
+
     def connect(self) -> None:
-        self.sock = _connect(self.host, self.port, self.timeout)  # type: ignore[arg-type]
+        sock = _connect(self.host, self.port, self.timeout, self.deadline.at)  # type: ignore[arg-type]
+        self.deadline.watch(sock)
+        self.sock = sock
 
 
 class _VettedHTTPSConnection(http.client.HTTPSConnection):
+    deadline: _Deadline
+
     def connect(self) -> None:
-        sock = _connect(self.host, self.port, self.timeout)  # type: ignore[arg-type]
+        sock = _connect(self.host, self.port, self.timeout, self.deadline.at)  # type: ignore[arg-type]
+        self.deadline.watch(sock)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
@@ -169,7 +221,9 @@ class Response:
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> Response:
     """POST `body` to `url` through the address checks; the response's status (no redirects).
 
-    Raises AddressRefused, or OSError / http.client.HTTPException on network trouble.
+    `timeout` bounds the whole call (connect, TLS, sending, the status line, headers and a bounded
+    body), not each socket operation. Raises AddressRefused, TimeoutError when the deadline
+    passes, or OSError / http.client.HTTPException on other network trouble.
     """
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -184,10 +238,19 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> R
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
-    try:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read(MAX_RESPONSE_BYTES)
-        return Response(status=response.status)
-    finally:
-        connection.close()
+    with _Deadline(timeout) as deadline:
+        connection.deadline = deadline  # type: ignore[attr-defined]
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read(MAX_RESPONSE_BYTES)
+            status = response.status
+        except (OSError, http.client.HTTPException, ValueError):
+            if deadline.passed:
+                raise TimeoutError(f"no complete answer within {timeout:g} s") from None
+            raise
+        finally:
+            connection.close()
+        if deadline.passed:  # cut off mid-answer reads as an early end: it is not an answer
+            raise TimeoutError(f"no complete answer within {timeout:g} s")
+    return Response(status=status)
