@@ -264,24 +264,30 @@ def redeliver_pending(*, batch_size: int = 500) -> int:
     first, batch after batch: the beat re-drive for tasks lost to a broker outage, and the retries.
     Returns how many were delivered."""
     delivered = 0
-    seen: set[int] = set()
+    now = timezone.now()
+    # Keyset paging in the order sent: what is due now, after the last one tried. An attempt
+    # pushes its row's next attempt past `now` (or settles it), so nothing is taken twice in a run;
+    # a row that stays due (its endpoint disabled meanwhile) is passed over, not re-read forever.
+    due = WebhookDelivery.objects.filter(
+        Q(endpoint__is_active=True) | Q(event__type=TEST_EVENT),
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lte=now,
+    ).order_by("event__occurred_at", "event_id", "id")
+    after: tuple[dt.datetime, str, int] | None = None
     while True:
-        now = timezone.now()
-        due = [
-            pk
-            for pk in WebhookDelivery.objects.filter(
-                Q(endpoint__is_active=True) | Q(event__type=TEST_EVENT),
-                status=WebhookDelivery.Status.PENDING,
-                next_attempt_at__lte=now,
+        page = due
+        if after is not None:
+            occurred_at, event_id, pk = after
+            page = page.filter(
+                Q(event__occurred_at__gt=occurred_at)
+                | Q(event__occurred_at=occurred_at, event_id__gt=event_id)
+                | Q(event__occurred_at=occurred_at, event_id=event_id, id__gt=pk)
             )
-            .exclude(pk__in=seen)
-            .order_by("event__occurred_at", "event_id", "id")
-            .values_list("pk", flat=True)[:batch_size]
-        ]
-        if not due:
+        rows = list(page.values_list("event__occurred_at", "event_id", "id")[:batch_size])
+        if not rows:
             return delivered
-        seen.update(due)
-        delivered += sum(deliver(pk) for pk in due)
+        after = rows[-1]
+        delivered += sum(deliver(pk) for _occurred_at, _event_id, pk in rows)
 
 
 def purge_old_events(*, batch_size: int = 1000) -> int:
