@@ -279,8 +279,10 @@ CPOR_CONSENT_RATE_LIMIT = env_int("CPOR_CONSENT_RATE_LIMIT", 30)  # requests per
 # first and an old one stays listed until nothing is encrypted with it. Empty: derived from SECRET_KEY.
 CPOR_ENCRYPTION_KEYS = env_list("CPOR_ENCRYPTION_KEYS", [])
 
-# Webhooks (api.webhooks): delivery timeout in seconds (connect and read), attempts before a delivery
-# is given up, failed attempts in a row before an endpoint is disabled and its admins are mailed.
+# Webhooks (api.webhooks): seconds one delivery attempt may take in all (connect, send, the answer's
+# status and headers); attempts per event (one event failing them all disables the endpoint and
+# mails its admins, the event waiting for it to be enabled again); failed attempts in a row (of any
+# events) before an endpoint is disabled and its admins are mailed.
 # CPOR_WEBHOOK_ALLOW_LOOPBACK lets endpoints on 127.0.0.0/8 and ::1 (and plain http:// there) receive
 # events, for development and tests; every other private, link-local or reserved address stays refused.
 CPOR_WEBHOOK_TIMEOUT = env_int("CPOR_WEBHOOK_TIMEOUT", 10)

@@ -9,8 +9,10 @@ never send the same attempt twice. The same `webhook-id` (the event id) goes wit
 attempt, so receivers deduplicate by it. A 2xx is success; any other status, a timeout, a network
 error or a refused address is a failed attempt, recorded in the delivery log (status code and a
 short error, never the secret or the headers). After CPOR_WEBHOOK_DISABLE_AFTER failed attempts in
-a row the endpoint is disabled and the partner's admins are mailed; its pending deliveries wait
-until it is enabled again.
+a row, or when one event has failed all its CPOR_WEBHOOK_MAX_ATTEMPTS attempts (about 27 hours with
+the defaults), the endpoint is disabled and the partner's admins are mailed; its pending deliveries,
+that event included, wait until it is enabled again, and are then tried anew. An event is never
+given up on silently.
 
 Order: the re-drive sends due deliveries oldest event first, but retries and parallel workers can
 deliver a later event before an earlier one; receivers order by the event's `occurred_at`.
@@ -133,12 +135,6 @@ def _claim(delivery_id: int) -> tuple[WebhookDelivery, dt.datetime] | None:
             return None
         if not delivery.endpoint.is_active and delivery.event.type != TEST_EVENT:
             return None  # waits for the endpoint to be enabled again
-        if delivery.attempts >= settings.CPOR_WEBHOOK_MAX_ATTEMPTS:
-            # Its last attempt was claimed by a worker that never came back.
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.next_attempt_at = None
-            delivery.save(update_fields=["status", "next_attempt_at"])
-            return None
         delivery.attempts += 1
         delivery.last_attempt_at = now
         delivery.next_attempt_at = now + lease_length()
@@ -157,10 +153,15 @@ def deliver(delivery_id: int) -> bool:
     status_code, error = _attempt(delivery, now)  # outside any transaction
     with transaction.atomic():
         changes: dict[str, Any] = {"last_status_code": status_code, "last_error": error[:300]}
+        exhausted = bool(error) and delivery.attempts >= settings.CPOR_WEBHOOK_MAX_ATTEMPTS
         if not error:
             changes.update(status=WebhookDelivery.Status.DELIVERED, delivered_at=now, next_attempt_at=None)
-        elif delivery.attempts >= settings.CPOR_WEBHOOK_MAX_ATTEMPTS:
+        elif exhausted and is_test:
             changes.update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
+        elif exhausted:
+            # Never dropped: it waits (still pending) for the endpoint, disabled below, to be
+            # enabled again, which tries it anew.
+            changes["next_attempt_at"] = None
         else:
             changes["next_attempt_at"] = now + retry_delay(delivery.attempts)
         # Only while the lease holds: the same attempt, not taken over since.
@@ -177,7 +178,12 @@ def deliver(delivery_id: int) -> bool:
             pk, eta = delivery.pk, changes["next_attempt_at"]
             transaction.on_commit(lambda: _publish_retry(pk, eta))
         if not is_test:
-            _count(delivery.endpoint, failed=bool(error), now=now)
+            _count(
+                delivery.endpoint,
+                failed=bool(error),
+                now=now,
+                exhausted_after=delivery.attempts if exhausted else 0,
+            )
     if error:
         logger.info(
             "webhook delivery %s to endpoint %s failed (attempt %s): %s",
@@ -198,8 +204,10 @@ def _publish_retry(delivery_id: int, eta: dt.datetime) -> None:
         logger.warning("could not hand webhook retry %s to the broker; the re-drive will", delivery_id)
 
 
-def _count(endpoint: WebhookEndpoint, *, failed: bool, now: dt.datetime) -> None:
-    """Keep the endpoint's run of failed attempts; disable it (once) when the run is long enough."""
+def _count(endpoint: WebhookEndpoint, *, failed: bool, now: dt.datetime, exhausted_after: int = 0) -> None:
+    """Keep the endpoint's run of failed attempts; disable it (once) when the run is long enough,
+    or when one event has failed its last attempt (`exhausted_after` attempts), however rarely the
+    endpoint is used: an event is never given up on without the endpoint's admins hearing of it."""
     if not failed:
         WebhookEndpoint.objects.filter(pk=endpoint.pk).exclude(consecutive_failures=0).update(
             consecutive_failures=0
@@ -207,15 +215,15 @@ def _count(endpoint: WebhookEndpoint, *, failed: bool, now: dt.datetime) -> None
         return
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=F("consecutive_failures") + 1)
     threshold = settings.CPOR_WEBHOOK_DISABLE_AFTER
-    disabled = WebhookEndpoint.objects.filter(
-        pk=endpoint.pk, is_active=True, consecutive_failures__gte=threshold
-    ).update(
-        is_active=False,
-        disabled_at=now,
-        disabled_reason=f"{threshold} failed deliveries in a row",
-    )
+    still_active = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True)
+    if exhausted_after:
+        failures, reason = exhausted_after, f"an event failed {exhausted_after} attempts in a row"
+    else:
+        failures, reason = threshold, f"{threshold} failed deliveries in a row"
+        still_active = still_active.filter(consecutive_failures__gte=threshold)
+    disabled = still_active.update(is_active=False, disabled_at=now, disabled_reason=reason)
     if disabled:
-        _mail_disabled(endpoint, now=now)
+        _mail_disabled(endpoint, now=now, failures=failures)
 
 
 def _endpoint_page_url(endpoint: WebhookEndpoint) -> str:
@@ -226,7 +234,7 @@ def _endpoint_page_url(endpoint: WebhookEndpoint) -> str:
         return f"{settings.SITE_URL}/"
 
 
-def _mail_disabled(endpoint: WebhookEndpoint, *, now: dt.datetime) -> None:
+def _mail_disabled(endpoint: WebhookEndpoint, *, now: dt.datetime, failures: int) -> None:
     """Tell the partner's Global and Incentives admins, in the partner's language (via the outbox)."""
     partner = endpoint.partner
     emails = list(
@@ -250,7 +258,7 @@ def _mail_disabled(endpoint: WebhookEndpoint, *, now: dt.datetime) -> None:
                 context={
                     "partner_name": partner.name,
                     "endpoint_url": endpoint.url,
-                    "failures": settings.CPOR_WEBHOOK_DISABLE_AFTER,
+                    "failures": failures,
                     "disabled_at": now,
                     "webhooks_url": _endpoint_page_url(endpoint),
                 },
