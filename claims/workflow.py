@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +121,17 @@ def register_listener(kind: str, listener: Callable[..., None]) -> None:
 def _tell_listeners(kind: str, **change: Any) -> None:
     for listener in _listeners[kind]:
         listener(**change)
+
+
+def _tell_listeners_many(kind: str, *, claims: Sequence[Claim], **change: Any) -> None:
+    """One change of `kind` to each of `claims`: a listener's `for_many(claims=, ...)` when it has one."""
+    for listener in _listeners[kind]:
+        for_many = getattr(listener, "for_many", None)
+        if for_many is not None:
+            for_many(claims=claims, **change)
+        else:
+            for claim in claims:
+                listener(claim=claim, **change)
 
 
 def actor_kind(by: Any) -> str:
@@ -770,7 +781,9 @@ def send_due_reminders(*, batch_size: int = 500) -> int:
     """Remind partners whose information-request deadline is 2 business days away; once per request.
 
     Clearing `partner_reminder_at` in the same transaction as the mail rows is the compare-and-swap
-    that makes a second run (or a second process) send nothing.
+    that makes a second run (or a second process) send nothing. A batch is one transaction: its
+    rows locked (`skip_locked`, another process takes the others), and the listeners (the webhook
+    events) told of the whole batch at once.
     """
     sent = 0
     last_pk = 0
@@ -786,18 +799,21 @@ def send_due_reminders(*, batch_size: int = 500) -> int:
         )
         if not due:
             return sent
-        for pk in due:
-            with transaction.atomic():
-                now = timezone.now()
-                claimed = Claim.objects.filter(
-                    pk=pk, status=Claim.Status.PARTNER_ACTION_REQUIRED, partner_reminder_at__lte=now
-                ).update(partner_reminder_at=None)
-                if not claimed:
-                    continue
-                reminded = Claim.objects.select_related("partner").get(pk=pk)
-                notifications.send_reminder(reminded, now=now)
-                _tell_listeners("reminder", claim=reminded, now=now)
-                sent += 1
+        with transaction.atomic():
+            now = timezone.now()
+            reminded = list(
+                Claim.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("partner")
+                .filter(pk__in=due, status=Claim.Status.PARTNER_ACTION_REQUIRED, partner_reminder_at__lte=now)
+                .order_by("pk")
+            )
+            Claim.objects.filter(pk__in=[claim.pk for claim in reminded]).update(partner_reminder_at=None)
+            for claim in reminded:
+                claim.partner_reminder_at = None
+                notifications.send_reminder(claim, now=now)
+            if reminded:
+                _tell_listeners_many("reminder", claims=reminded, now=now)
+            sent += len(reminded)
         last_pk = due[-1]
 
 

@@ -330,6 +330,11 @@ def comment_added(*, claim: Claim, comment: Comment, now: dt.datetime) -> None:
 
 def reminder_sent(*, claim: Claim, now: dt.datetime) -> None:
     """Workflow listener: the reminder 2 business days before an information request's deadline."""
+    _reminders_sent_many(claims=[claim], now=now)
+
+
+def _reminders_sent_many(*, claims: Sequence[Claim], now: dt.datetime) -> None:
+    """The same for a sweep's batch of reminded claims, in constant queries."""
     write_events(
         [
             Change(
@@ -342,5 +347,9 @@ def reminder_sent(*, claim: Claim, now: dt.datetime) -> None:
                     "deadline": moment(claim.partner_response_due_at),
                 },
             )
+            for claim in claims
         ]
     )
+
+
+reminder_sent.for_many = _reminders_sent_many  # type: ignore[attr-defined]
