@@ -7,7 +7,8 @@ to that type — and one delivery row per such endpoint. A rolled-back change le
 deliveries go to Celery after commit (`api.webhooks.delivery`).
 
 The event's `data.claim` is the claim exactly as `GET /api/v1/claims/{id}` shows it, at the moment
-of the change, seen by a managing user of the partner (the endpoint's creator).
+of the change, seen by the partner's managers (a managing role; not any one user, so the view
+does not change when the endpoint's creator leaves or is demoted).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import translation
@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from api.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from api.schemas import api_time
 from claims.history import author_label
-from claims.models import Claim, ClaimEvent, Comment, Product
+from claims.models import Claim, ClaimEvent, Comment, Membership, Product
 
 logger = logging.getLogger(__name__)
 
@@ -126,12 +126,25 @@ def _subscribers(partner_ids: Iterable[int]) -> dict[int, list[_Subscriber]]:
     return found
 
 
+class _PartnerManager:
+    """Any of a partner's managers, no one in particular: what the claim permission checks read of a
+    user (active, not staff, a membership of the partner in a role that manages claims)."""
+
+    is_authenticated = True
+    is_active = True
+    is_staff = False
+    pk = None
+
+    def __init__(self, partner_id: int) -> None:
+        self.membership = Membership(partner_id=partner_id, role=Membership.Role.GLOBAL_ADMIN)
+
+
 class _Caller:
     """What the API's claim serializer reads of a request: the key (its partner, write scope) and
-    the acting user."""
+    the acting user — here the partner's managers, as a read-write key of theirs sees the claim."""
 
-    def __init__(self, partner_id: int, user: Any) -> None:
-        self.user = user
+    def __init__(self, partner_id: int) -> None:
+        self.user = _PartnerManager(partner_id)
         self.auth = _KeyView(partner_id)
 
 
@@ -142,8 +155,11 @@ class _KeyView:
     name: str = "webhooks"
 
 
-def _claims_as_api_shows(claim_ids: Iterable[int], users: dict[int, Any]) -> dict[int, dict[str, Any]]:
-    """Each claim as GET /api/v1/claims/{id} returns it (JSON values), in its partner's language."""
+def _claims_as_api_shows(
+    claim_ids: Iterable[int], users: dict[int, Any] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Each claim as GET /api/v1/claims/{id} returns it to a read-write key of the partner's
+    managers (JSON values), in its partner's language. `users` is not read (no one user's view)."""
     from api.v1 import _claim_out  # the API module mounts this package's router: import late
 
     claims = (
@@ -153,9 +169,8 @@ def _claims_as_api_shows(claim_ids: Iterable[int], users: dict[int, Any]) -> dic
     )
     shown: dict[int, dict[str, Any]] = {}
     for claim in claims:
-        user = users.get(claim.partner_id) or AnonymousUser()
         with translation.override(claim.partner.language or None):
-            out = _claim_out(_Caller(claim.partner_id, user), claim)
+            out = _claim_out(_Caller(claim.partner_id), claim)
             # Rendered as the API's claim responses are (pydantic's JSON), so values read as GET gives them.
             shown[claim.pk] = out.model_dump(mode="json")
     return shown
