@@ -456,6 +456,14 @@ def list_claims(request: HttpRequest, filters: Query[ClaimFilters]) -> HttpRespo
         since = filters.updated_since
         if timezone.is_naive(since):
             since = timezone.make_aware(since, dt.UTC)
+        try:  # sent in UTC: PostgreSQL refuses offsets past 15:59, which ISO 8601 strings may carry
+            since = since.astimezone(dt.UTC)
+        except OverflowError:  # before year 1 or after 9999 once in UTC
+            since = (
+                dt.datetime.min.replace(tzinfo=dt.UTC)
+                if since.year == 1
+                else dt.datetime.max.replace(tzinfo=dt.UTC)
+            )
         claims = claims.filter(updated_at__gte=since)
     if filters.cursor:
         at, pk = _decode_cursor(filters.cursor)
