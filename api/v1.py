@@ -347,6 +347,16 @@ def _claim_out(
 def _fields(request: HttpRequest, payload: Schema) -> tuple[dict[str, Any], list[str] | None]:
     """The payload's fields as the workflow takes them: the MPN ID as the partner's object."""
     fields = payload.model_dump(exclude_unset=True)
+    with_nul = sorted(
+        name
+        for name, value in fields.items()
+        if any(
+            isinstance(text, str) and "\x00" in text
+            for text in (value if isinstance(value, list) else [value])
+        )
+    )
+    if with_nul:  # PostgreSQL cannot store or even compare text with NUL (the MPN ID is looked up)
+        raise validation_problem({name: [_("Null characters are not allowed.")] for name in with_nul})
     products = fields.pop("products", None)
     for name, value in fields.items():
         field = Claim._meta.get_field(name)

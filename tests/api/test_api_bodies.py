@@ -49,3 +49,19 @@ def test_a_nul_in_an_action_text_is_a_validation_problem(api: ApiClient, admin: 
     assert list(problem["errors"]) == ["comment"]
     claim.refresh_from_db()
     assert claim.status == "partner_action_required" and fingerprint() == before
+
+
+@pytest.mark.parametrize("field", ["mpn", "name", "customer_name", "products"])
+def test_a_nul_in_a_claim_field_is_a_validation_problem(api: ApiClient, admin: Any, field: str) -> None:
+    from tests.api.test_partner_api import new_claim_body
+
+    before = fingerprint()
+    value: Any = ["D365_SALES\x00"] if field == "products" else "4100001\x00"
+    problem = assert_problem(api.post("/claims", new_claim_body(**{field: value})), 422, "validation_error")
+    assert list(problem["errors"]) == [field]
+    assert fingerprint() == before
+    claim = claim_in("editing", by=admin)
+    before = fingerprint()
+    problem = assert_problem(api.patch(f"/claims/{claim.pk}", {field: value}), 422, "validation_error")
+    assert list(problem["errors"]) == [field]
+    assert fingerprint() == before
