@@ -8,6 +8,7 @@ from django.test import Client
 from api.models import ApiKey
 from claims.models import Membership
 from tests.factories import MpnFactory, PartnerFactory, partner_user
+from tests.webhook_receiver import receiver  # noqa: F401 (a fixture for the tests here)
 
 
 class ApiClient:

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import json
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -23,48 +18,9 @@ from api.webhooks.events import ACTION_EVENT, moment
 from claims import workflow
 from claims.models import Claim, Membership
 from tests.factories import PartnerFactory, claim_in, draft, partner_user, reviewer
+from tests.webhook_receiver import Receiver
 
 START = dt.datetime(2026, 3, 4, 10, 0, tzinfo=dt.UTC)  # a Wednesday
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on 127.0.0.1: answers with `statuses` in turn (then 204), records each call."""
-
-    url: str
-    statuses: list[int] = field(default_factory=list)
-    calls: list[tuple[dict[str, str], bytes, int]] = field(default_factory=list)
-    delay: float = 0.0  # seconds each answer takes
-
-    def accepted(self) -> list[tuple[dict[str, str], bytes]]:
-        return [(headers, body) for headers, body, status in self.calls if 200 <= status < 300]
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.CPOR_WEBHOOK_ALLOW_LOOPBACK = True
-    state = Receiver(url="")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            status = state.statuses.pop(0) if state.statuses else 204
-            time.sleep(state.delay)
-            state.calls.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/cpor"
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from api.models import WebhookDelivery
 from api.webhooks import delivery
 from claims import workflow
 from claims.models import Membership
-from tests.api.test_webhooks import Receiver, receiver  # noqa: F401 (the fixture)
 from tests.factories import PartnerFactory, draft, partner_user
+from tests.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

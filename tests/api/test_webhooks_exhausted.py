@@ -16,8 +16,9 @@ from claims import workflow
 from claims.models import Membership
 from cpor import outbox
 from cpor.models import OutboundEmail
-from tests.api.test_webhooks import START, Receiver, receiver  # noqa: F401 (the fixture)
+from tests.api.test_webhooks import START
 from tests.factories import PartnerFactory, draft, partner_user
+from tests.webhook_receiver import Receiver
 
 
 @pytest.mark.django_db

@@ -20,8 +20,8 @@ from api.models import WebhookDelivery
 from claims import workflow
 from claims.models import Claim, Membership
 from tests.api.test_live_round_trip import call, multipart
-from tests.api.test_webhooks import Receiver, receiver  # noqa: F401 (the fixture)
 from tests.factories import MpnFactory, PartnerFactory, partner_user, reviewer
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

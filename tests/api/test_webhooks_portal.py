@@ -9,10 +9,6 @@ checked to have changed nothing. Deliveries go to a real receiver on 127.0.0.1.
 from __future__ import annotations
 
 import datetime as dt
-import http.server
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,46 +29,13 @@ from claims.models import Membership
 from tests.conftest import IN_CI
 from tests.factories import PartnerFactory, draft, partner_user
 from tests.test_html_valid import _checker_problem, nu_errors
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 
 ALL_TYPES = [code for code, _label in webhooks.EVENT_TYPES]
 # A Wednesday morning: the deliveries and their retries are timed from here.
 START = dt.datetime(2026, 3, 4, 10, 0, tzinfo=dt.UTC)
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that answers `statuses` in turn (then 204) and records calls."""
-
-    url: str = ""
-    statuses: list[int] = field(default_factory=list)
-    calls: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.CPOR_WEBHOOK_ALLOW_LOOPBACK = True
-    state = Receiver()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            state.calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(state.statuses.pop(0) if state.statuses else 204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/cpor"
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -291,7 +254,7 @@ def test_a_test_event_reaches_the_receiver_signed_and_the_log_shows_it(
 
     with time_machine.travel(row.next_attempt_at, tick=False):
         assert webhook_delivery.deliver(row.pk) is True
-        ((_h503, _b503), (headers, body)) = receiver.calls
+        ((_h503, _b503, _s503), (headers, body, _status)) = receiver.calls
         assert Webhook(secret).verify(body, headers)["type"] == "webhook.test"
         log = client.get(f"/webhooks/{endpoint.pk}/").content
         assert b"Delivered" in log and b"HTTP 204" in log

@@ -14,8 +14,8 @@ from api import webhooks
 from api.models import WebhookDelivery
 from api.webhooks import delivery
 from claims.models import Membership
-from tests.api.test_webhooks import Receiver, receiver  # noqa: F401 (the fixture)
 from tests.factories import PartnerFactory, partner_user
+from tests.webhook_receiver import Receiver
 
 
 @pytest.mark.django_db

@@ -13,8 +13,8 @@ from api.webhooks import delivery, encryption, network
 from api.webhooks.endpoints import new_secret
 from claims import workflow
 from claims.models import Membership
-from tests.api.test_webhooks import Receiver, receiver  # noqa: F401 (the fixture)
 from tests.factories import PartnerFactory, draft, partner_user
+from tests.webhook_receiver import Receiver
 
 REFUSED = [
     "10.0.0.1",

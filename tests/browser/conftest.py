@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.webhook_receiver import receiver  # noqa: F401 (a fixture for the tests here)
+
 CHROMIUM = Path(os.environ.get("CPOR_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 

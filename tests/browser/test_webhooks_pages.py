@@ -10,9 +10,6 @@ breaks the Content-Security-Policy.
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,43 +21,11 @@ from api.webhooks import delivery as webhook_delivery
 from claims import workflow
 from claims.models import Membership
 from tests.factories import MpnFactory, PartnerFactory, draft, partner_user
+from tests.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "pw-for-tests"
-
-
-class Receiver:
-    """Answers `statuses` in turn (then 204) and keeps each request's headers and body."""
-
-    def __init__(self) -> None:
-        self.statuses: list[int] = []
-        self.calls: list[tuple[dict[str, str], bytes]] = []
-        self.url = ""
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.CPOR_WEBHOOK_ALLOW_LOOPBACK = True
-    state = Receiver()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            state.calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(state.statuses.pop(0) if state.statuses else 204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/cpor"
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 class Shots:
@@ -146,7 +111,7 @@ def test_alice_adds_an_endpoint_tests_it_and_reads_the_log(
     page.wait_for_selector("text=A test event is on its way")
     test_delivery = WebhookDelivery.objects.get(endpoint=endpoint, event__type="webhook.test")
     assert webhook_delivery.deliver(test_delivery.pk) is True
-    headers, body = receiver.calls[-1]
+    headers, body, _status = receiver.calls[-1]
     assert Webhook(secret).verify(body, headers)["type"] == "webhook.test"
     page.reload()
     log = page.locator("table.deliveries tbody")
