@@ -65,3 +65,11 @@ def test_a_nul_in_a_claim_field_is_a_validation_problem(api: ApiClient, admin: A
     problem = assert_problem(api.patch(f"/claims/{claim.pk}", {field: value}), 422, "validation_error")
     assert list(problem["errors"]) == [field]
     assert fingerprint() == before
+
+
+def test_a_nul_in_the_query_string_is_a_validation_problem_naming_the_parameter(api: ApiClient) -> None:
+    response = api.client.get("/api/v1/claims?status=sub%00mitted&limit=5", headers=api._headers(None))
+    body = assert_problem(response, 422, "validation_error")
+    assert list(body["errors"]) == ["status"]
+    # Elsewhere on the site the same request is a plain 400.
+    assert api.client.get("/?q=a%00b").status_code == 400
