@@ -41,6 +41,29 @@ def multipart(name: str, content: bytes) -> tuple[bytes, str]:
     return body.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
+def draft_body(**fields: Any) -> dict[str, Any]:
+    """A complete draft on MPN ID 4100001, as a CRM would send it (with `fields` on top)."""
+    return {
+        "name": "Sales rollout",
+        "mpn": "4100001",
+        "solution_area": "business_applications",
+        "activity": "usage",
+        "customer_name": "Northwind",
+        "customer_domain": "northwind.example",
+        "customer_tenant_id": str(uuid.uuid4()),
+        "products": ["d365-sales"],
+        "customer_contact_name": "Nina",
+        "customer_contact_title": "CIO",
+        "customer_contact_email": "nina@northwind.example",
+        "technical_contact_name": "Tom",
+        "technical_contact_email": "tom@northwind.example",
+        "partner_contact_name": "Paula",
+        "partner_contact_email": "paula@contoso.example",
+        "work_description": "Rolled out Sales.",
+        **fields,
+    }
+
+
 def test_crm_round_trip(live_server: Any, capsys: Any) -> None:
     partner = PartnerFactory(name="Contoso")
     MpnFactory(partner=partner, number="4100001")
@@ -53,24 +76,7 @@ def test_crm_round_trip(live_server: Any, capsys: Any) -> None:
         f"{base}/claims",
         key,
         "POST",
-        {
-            "name": "Sales rollout",
-            "mpn": "4100001",
-            "solution_area": "business_applications",
-            "activity": "usage",
-            "customer_name": "Northwind",
-            "customer_domain": "northwind.example",
-            "customer_tenant_id": str(uuid.uuid4()),
-            "products": ["d365-sales"],
-            "customer_contact_name": "Nina",
-            "customer_contact_title": "CIO",
-            "customer_contact_email": "nina@northwind.example",
-            "technical_contact_name": "Tom",
-            "technical_contact_email": "tom@northwind.example",
-            "partner_contact_name": "Paula",
-            "partner_contact_email": "paula@contoso.example",
-            "work_description": "Rolled out Sales.",
-        },
+        draft_body(),
     )
     assert status == 201, claim
     body, content_type = multipart("sow.pdf", b"%PDF-1.7\nsigned statement of work\n%%EOF\n")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from api import tasks
 from api.models import WebhookDelivery
 from claims import workflow
 from claims.models import Claim, Membership
-from tests.api.test_live_round_trip import call, multipart
+from tests.api.test_live_round_trip import call, draft_body, multipart
 from tests.factories import MpnFactory, PartnerFactory, partner_user, reviewer
 from tests.webhook_receiver import Receiver
 
@@ -60,26 +59,12 @@ def test_crm_round_trip_with_webhooks(live_server: Any, capsys: Any, receiver: R
         f"{base}/claims",
         key,
         "POST",
-        {
-            "name": "Sales rollout",
-            "mpn": "4100001",
-            "solution_area": "business_applications",
-            "activity": "usage",
-            "customer_name": "Northwind",
-            "customer_domain": "northwind.example",
-            "customer_tenant_id": str(uuid.uuid4()),
-            "products": ["d365-sales"],
-            "customer_contact_name": "Nina",
-            "customer_contact_title": "CIO",
-            "customer_contact_email": "nina@northwind.example",
-            "technical_contact_name": "Tom",
-            "technical_contact_email": "tom@northwind.example",
-            "partner_contact_name": "Paula",
-            "partner_contact_email": "paula@contoso.example",
-            "work_description": "Rolled out Sales.",
-        },
+        draft_body(external_reference="CRM-OPP-0042"),
     )
     assert status == 201, claim
+    # The CRM finds its record again by its own reference.
+    status, found = call(f"{base}/claims?external_reference=CRM-OPP-0042", key)
+    assert status == 200 and [item["id"] for item in found["items"]] == [claim["id"]]
     body, content_type = multipart("sow.pdf", b"%PDF-1.7\nsigned statement of work\n%%EOF\n")
     status, _document = call(f"{base}/claims/{claim['id']}/documents", key, "POST", body, content_type)
     assert status == 201
@@ -101,6 +86,7 @@ def test_crm_round_trip_with_webhooks(live_server: Any, capsys: Any, receiver: R
     assert event["type"] == "claim.information_requested"
     assert headers["webhook-id"] == event["id"]
     assert event["data"]["claim"]["id"] == claim["id"]
+    assert event["data"]["claim"]["external_reference"] == "CRM-OPP-0042"
     assert event["data"]["claim"]["status"] == "partner_action_required"
     assert event["data"]["claim"]["information_request_reasons"] == ["missing_products"]
     assert event["data"]["claim"]["deadline"]["field"] == "partner_response_due_at"
