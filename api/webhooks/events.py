@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import translation
@@ -110,7 +109,6 @@ class Change:
 class _Subscriber:
     endpoint_id: int
     event_types: frozenset[str]
-    created_by_id: int | None
 
 
 def _subscribers(partner_ids: Iterable[int]) -> dict[int, list[_Subscriber]]:
@@ -119,10 +117,10 @@ def _subscribers(partner_ids: Iterable[int]) -> dict[int, list[_Subscriber]]:
     rows = (
         WebhookEndpoint.objects.filter(partner_id__in=set(partner_ids), is_active=True)
         .order_by("created_at", "id")
-        .values_list("pk", "partner_id", "event_types", "created_by_id")
+        .values_list("pk", "partner_id", "event_types")
     )
-    for pk, partner_id, event_types, created_by_id in rows:
-        found[partner_id].append(_Subscriber(pk, frozenset(event_types or ()), created_by_id))
+    for pk, partner_id, event_types in rows:
+        found[partner_id].append(_Subscriber(pk, frozenset(event_types or ())))
     return found
 
 
@@ -155,11 +153,9 @@ class _KeyView:
     name: str = "webhooks"
 
 
-def _claims_as_api_shows(
-    claim_ids: Iterable[int], users: dict[int, Any] | None = None
-) -> dict[int, dict[str, Any]]:
+def _claims_as_api_shows(claim_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Each claim as GET /api/v1/claims/{id} returns it to a read-write key of the partner's
-    managers (JSON values), in its partner's language. `users` is not read (no one user's view)."""
+    managers (JSON values), in its partner's language (no one user's view)."""
     from api.v1 import _claim_out  # the API module mounts this package's router: import late
 
     claims = (
@@ -193,13 +189,7 @@ def write_events(
     wanted = [(change, endpoints) for change, endpoints in wanted if endpoints]
     if not wanted:
         return []
-    creator_ids = {
-        change.partner_id: next((s.created_by_id for s in endpoints if s.created_by_id), None)
-        for change, endpoints in wanted
-    }
-    users_by_id = get_user_model().objects.in_bulk({pk for pk in creator_ids.values() if pk})
-    users = {partner_id: users_by_id.get(pk) for partner_id, pk in creator_ids.items() if pk}
-    shown = _claims_as_api_shows((change.claim_id for change, _e in wanted), users)
+    shown = _claims_as_api_shows(change.claim_id for change, _e in wanted)
     events: list[WebhookEvent] = []
     deliveries: list[WebhookDelivery] = []
     count = sum(len(endpoints) for _change, endpoints in wanted)
