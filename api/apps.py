@@ -12,6 +12,6 @@ class ApiConfig(AppConfig):
 
         # Every transition writes its webhook event in its own transaction (claim.<verb>).
         for action in events.ACTION_EVENT:
-            register_step(action, events.transition_step)
+            register_step(action, events.transition_step, for_many=events.transition_step_many)
         register_listener("comment", events.comment_added)
-        register_listener("reminder", events.reminder_sent)
+        register_listener("reminder", events.reminder_sent, for_many=events.reminders_sent_many)

@@ -93,45 +93,64 @@ class StepContext:
 
 
 Step = Callable[[StepContext], None]
-_steps: dict[str, list[Step]] = defaultdict(list)
+StepMany = Callable[[Sequence[StepContext]], None]
 
 
-def register_step(action: str, step: Step) -> None:
-    """Run `step` inside the transaction of every `action` (idempotent per step)."""
+@dataclass(frozen=True)
+class _Registered:
+    """A registered step or listener, and its set-based form for a sweep's batch (None: once per claim)."""
+
+    one: Callable[..., None]
+    many: Callable[..., None] | None
+
+
+_steps: dict[str, list[_Registered]] = defaultdict(list)
+
+
+def register_step(action: str, step: Step, *, for_many: StepMany | None = None) -> None:
+    """Run `step` inside the transaction of every `action` (idempotent per step).
+
+    A sweep moves claims in batches; `for_many(contexts)`, when given, does for a whole batch what
+    `step` does for one claim, and the sweep calls it instead of `step` once per claim.
+    """
     if action not in TRANSITIONS:
         raise ValueError(f"unknown transition {action!r}")
-    if step not in _steps[action]:
-        _steps[action].append(step)
+    if all(registered.one is not step for registered in _steps[action]):
+        _steps[action].append(_Registered(step, for_many))
 
 
 # Other apps also hear of changes that are not transitions, inside their transactions:
 # "comment" (listener(claim=, comment=, now=)) and "reminder" (listener(claim=, now=)).
 LISTENER_KINDS = frozenset({"comment", "reminder"})
-_listeners: dict[str, list[Callable[..., None]]] = defaultdict(list)
+_listeners: dict[str, list[_Registered]] = defaultdict(list)
 
 
-def register_listener(kind: str, listener: Callable[..., None]) -> None:
-    """Run `listener` inside the transaction of every change of `kind` (idempotent per listener)."""
+def register_listener(
+    kind: str, listener: Callable[..., None], *, for_many: Callable[..., None] | None = None
+) -> None:
+    """Run `listener` inside the transaction of every change of `kind` (idempotent per listener).
+
+    `for_many(claims=, ...)`, when given, hears one change to each of a batch's claims at once.
+    """
     if kind not in LISTENER_KINDS:
         raise ValueError(f"unknown change kind {kind!r}")
-    if listener not in _listeners[kind]:
-        _listeners[kind].append(listener)
+    if all(registered.one is not listener for registered in _listeners[kind]):
+        _listeners[kind].append(_Registered(listener, for_many))
 
 
 def _tell_listeners(kind: str, **change: Any) -> None:
-    for listener in _listeners[kind]:
-        listener(**change)
+    for registered in _listeners[kind]:
+        registered.one(**change)
 
 
 def _tell_listeners_many(kind: str, *, claims: Sequence[Claim], **change: Any) -> None:
     """One change of `kind` to each of `claims`: a listener's `for_many(claims=, ...)` when it has one."""
-    for listener in _listeners[kind]:
-        for_many = getattr(listener, "for_many", None)
-        if for_many is not None:
-            for_many(claims=claims, **change)
+    for registered in _listeners[kind]:
+        if registered.many is not None:
+            registered.many(claims=claims, **change)
         else:
             for claim in claims:
-                listener(claim=claim, **change)
+                registered.one(claim=claim, **change)
 
 
 def actor_kind(by: Any) -> str:
@@ -333,8 +352,8 @@ def _transition(
             context = StepContext(
                 claim=locked, action=action, by=by, now=now, event_id=event.pk, details=details
             )
-            for step in _steps[action]:
-                step(context)
+            for registered in _steps[action]:
+                registered.one(context)
             notifications.after_transition(locked, action, by=by, now=now, note=event.note)
         except BaseException:
             # The rows roll back with the transaction; the files written for them must go too.
@@ -762,13 +781,12 @@ def _move_batch(batch: list[Claim], action: str, *, now: dt.datetime) -> int:
         StepContext(claim=claim, action=action, by=SYSTEM, now=now, event_id=event_id)
         for claim, event_id in zip(claims, event_ids, strict=True)
     ]
-    for step in _steps[action]:
-        for_many = getattr(step, "for_many", None)
-        if for_many is not None:
-            for_many(contexts)
+    for registered in _steps[action]:
+        if registered.many is not None:
+            registered.many(contexts)
         else:
             for context in contexts:
-                step(context)
+                registered.one(context)
     managers = notifications.managing_emails(claim.partner_id for claim in claims)
     notifications.write(
         [planned for claim in claims for planned in notifications.plan(claim, action, managers=managers)],

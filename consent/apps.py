@@ -16,6 +16,8 @@ class ConsentConfig(AppConfig):
         outbox.register_secret_loader("consent_request_id", services.consent_link)
 
         register_step("approve", services.open_consent_request)
-        register_step("close_consent_window", services.hand_off_for_assessment)
+        register_step(
+            "close_consent_window", services.hand_off_for_assessment, for_many=services.hand_off_many
+        )
         register_step("withdraw", services.cancel_handoff)
         register_step("supersede", services.cancel_handoff)

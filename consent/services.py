@@ -109,16 +109,13 @@ def _handoff_row(context: StepContext) -> dict[str, Any]:
 
 def hand_off_for_assessment(context: StepContext) -> None:
     """On close_consent_window: queue the claim for the programme its activity leads to."""
-    _hand_off_many([context])
+    hand_off_many([context])
 
 
-def _hand_off_many(contexts: list[StepContext]) -> None:
+def hand_off_many(contexts: list[StepContext]) -> None:
     # One row per claim (unique): a claim already queued (it cannot be, unless a step ran twice)
     # keeps its row; the database skips it in the same statement instead of a lookup first.
     insert_new_rows(AssessmentHandoff, [_handoff_row(c) for c in contexts])
-
-
-hand_off_for_assessment.for_many = _hand_off_many  # type: ignore[attr-defined]
 
 
 def cancel_handoff(context: StepContext) -> None:

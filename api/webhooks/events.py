@@ -1,6 +1,6 @@
 """Webhook events, written in the transaction of the change they report (an outbox).
 
-`claims.workflow` runs `transition_step` inside every transition (and `for_many` inside each batch
+`claims.workflow` runs `transition_step` inside every transition (and `transition_step_many` for each batch
 of a beat sweep) and calls `comment_added` / `reminder_sent` inside those changes. Each writes one
 event per change for the claim's partner — only when the partner has an active endpoint subscribed
 to that type — and one delivery row per such endpoint. A rolled-back change leaves neither. The
@@ -270,10 +270,10 @@ def _transition_extra(action: str, from_status: str, to_status: str, comment: st
 
 def transition_step(context: Any) -> None:
     """Workflow step for every transition (claims.workflow.register_step)."""
-    _transition_step_many([context])
+    transition_step_many([context])
 
 
-def _transition_step_many(contexts: Sequence[Any]) -> None:
+def transition_step_many(contexts: Sequence[Any]) -> None:
     """The same for a sweep's batch: one query skips partners without a subscribed endpoint."""
     if not contexts:
         return
@@ -306,9 +306,6 @@ def _transition_step_many(contexts: Sequence[Any]) -> None:
     write_events(changes, subscribers=subscribers)
 
 
-transition_step.for_many = _transition_step_many  # type: ignore[attr-defined]
-
-
 def comment_added(*, claim: Claim, comment: Comment, now: dt.datetime) -> None:
     """Workflow listener: a partner-visible reviewer comment is `claim.comment_added`."""
     if comment.author_kind != ClaimEvent.ActorKind.REVIEWER or not comment.partner_visible:
@@ -335,10 +332,10 @@ def comment_added(*, claim: Claim, comment: Comment, now: dt.datetime) -> None:
 
 def reminder_sent(*, claim: Claim, now: dt.datetime) -> None:
     """Workflow listener: the reminder 2 business days before an information request's deadline."""
-    _reminders_sent_many(claims=[claim], now=now)
+    reminders_sent_many(claims=[claim], now=now)
 
 
-def _reminders_sent_many(*, claims: Sequence[Claim], now: dt.datetime) -> None:
+def reminders_sent_many(*, claims: Sequence[Claim], now: dt.datetime) -> None:
     """The same for a sweep's batch of reminded claims, in constant queries."""
     write_events(
         [
@@ -355,6 +352,3 @@ def _reminders_sent_many(*, claims: Sequence[Claim], now: dt.datetime) -> None:
             for claim in claims
         ]
     )
-
-
-reminder_sent.for_many = _reminders_sent_many  # type: ignore[attr-defined]
