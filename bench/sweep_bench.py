@@ -11,7 +11,7 @@ It prints, in one run on one database:
   moving N due claims through the workflow: wall time, claims/s, and the rows it wrote (transition
   events, outbox rows, notification events, assessment hand-offs);
 - a single raw SQL `UPDATE` plus `INSERT … SELECT` making the same state change and the same history
-  rows (`ClaimEvent`: the transition and the notification of each claim, DESIGN.md's "History"), on
+  rows (`ClaimEvent`: the transition and the notification of each claim, docs/design.md, "History"), on
   the same N claims reset to due, and the ratio of the two times: the issue's target is at most 3×;
 - for a stricter view, the same with only the transition events (the sweep also writes the mail
   and its history, the raw SQL then does not);

@@ -1,4 +1,4 @@
-"""What a partner may change, in which state, and the history every change leaves (DESIGN.md, "Editing").
+"""What a partner may change, in which state, and the history every change leaves (docs/design.md, "Editing").
 
 Each rule is tried allowed and refused, for the claim's managing users, a read-only member, a user of
 another partner and a reviewer; every test checks the stored rows, not only the exception.

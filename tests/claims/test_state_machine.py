@@ -2,7 +2,7 @@
 
 A hypothesis `RuleBasedStateMachine` drives one claim through `claims.workflow` with every transition
 name, by every kind of actor, with valid and invalid details, while the clock jumps forward by
-minutes to weeks or lands exactly on a deadline. A small model written from DESIGN.md predicts
+minutes to weeks or lands exactly on a deadline. A small model written from docs/design.md predicts
 whether each attempt is allowed and what it sets; the invariants check the database against it:
 status moves only along the design's edges, every move has exactly one transition event and the
 events chain, each deadline column is set exactly in its state, and a refused attempt changes
@@ -55,7 +55,7 @@ MAX_DOCUMENTS = 20
 ACTION_TAKES = dt.timedelta(milliseconds=1)
 
 # ---------------------------------------------------------------------------------------------
-# The model, from DESIGN.md's lifecycle table (plus `supersede`, which models.py adds)
+# The model, written by hand from docs/design.md's "Claim lifecycle" (not read back from claims.models)
 
 LIVE_SUBMITTED = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.PARTNER_ACTION_REQUIRED, S.APPROVED, S.ASSOCIATED})
 EDGES: dict[str, tuple[frozenset[str], str]] = {

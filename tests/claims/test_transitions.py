@@ -1,7 +1,7 @@
 """Every claim transition through the one path, `claims.workflow.transition`.
 
-The expectations here are written from DESIGN.md ("Claim lifecycle", "Who is told what"), not read
-back from `claims.models`: the tables below are the oracle the state machine is checked against.
+The expectations here are written by hand from docs/design.md ("Claim lifecycle", "Who is told what"),
+not read back from `claims.models`: the tables below are the oracle the state machine is checked against.
 Every refusal is checked to change nothing — claim row, history, outbox, comments, documents — and
 to schedule nothing after commit.
 """
@@ -51,7 +51,7 @@ DEADLINE_FIELDS = (
 SLA_FIELDS = frozenset({"review_start_due_at", "review_due_at", "dispute_response_due_at"})
 
 # ---------------------------------------------------------------------------------------------
-# The oracle, from DESIGN.md
+# The oracle, from docs/design.md
 
 PARTNER_MANAGERS = frozenset({"incentives_admin", "global_admin", "billing_admin"})
 REVIEWERS = frozenset({"reviewer", "lead", "second_reviewer"})
@@ -85,7 +85,7 @@ ALLOWED: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
     "withdraw": (LIVE_SUBMITTED, PARTNER_MANAGERS, S.REJECTED),
     "deny_consent": (frozenset({S.APPROVED}), frozenset({"customer"}), S.REJECTED),
     "close_consent_window": (frozenset({S.APPROVED}), frozenset({"system"}), S.ASSOCIATED),
-    # Not in DESIGN's table: how a competing claim's approval ends this association ("superseded").
+    # How a competing claim's approval ends this association ("superseded").
     "supersede": (LIVE_SUBMITTED, frozenset({"system"}), S.REJECTED),
     "dispute": (frozenset({S.REJECTED}), PARTNER_MANAGERS, S.DISPUTED),
     "reopen": (frozenset({S.DISPUTED}), DISPUTE_DECIDERS, S.UNDER_REVIEW),

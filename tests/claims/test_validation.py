@@ -1,6 +1,6 @@
 """The rules a claim's content must meet: duplicates, tenants and domains, solution areas, submitting.
 
-See DESIGN.md, "What a claim holds", "Duplicates" and the `submit` row of the lifecycle.
+See docs/design.md, "What a claim holds", "Duplicates" and the `submit` row of "Claim lifecycle".
 """
 
 from __future__ import annotations
