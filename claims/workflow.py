@@ -248,16 +248,33 @@ def _refuse_state(claim: Claim, action: str) -> TransitionRefused:
     )
 
 
+def _refuse_stale(claim: Claim) -> TransitionRefused:
+    return TransitionRefused(
+        _("Someone changed this claim while you were looking at it: it is now %(status)s.")
+        % {"status": claim.get_status_display()}
+    )
+
+
 def transition(
-    claim: Claim | int, action: str, *, by: Any, via: Mapping[str, str] | None = None, **details: Any
+    claim: Claim | int,
+    action: str,
+    *,
+    by: Any,
+    via: Mapping[str, str] | None = None,
+    expected_status: str | None = None,
+    **details: Any,
 ) -> Claim:
     """Move `claim` through `action` as `by`; return the saved claim.
 
     Raises TransitionRefused (and changes nothing) when the state, the actor or a condition does
     not allow it, or when `details` break a rule (missing reason, empty comment …). `via`: see
-    `record_event`.
+    `record_event`. `expected_status`: the status the actor saw on their page; when the claim has
+    moved on since, the action is refused even if it would be possible again, so nobody decides on
+    a page that no longer shows the claim as it is.
     """
-    return _transition(claim, action, by=by, details=details, skip_locked=False, via=via)
+    return _transition(
+        claim, action, by=by, details=details, skip_locked=False, via=via, expected_status=expected_status
+    )
 
 
 def _transition(
@@ -268,6 +285,7 @@ def _transition(
     details: dict[str, Any],
     skip_locked: bool,
     via: Mapping[str, str] | None = None,
+    expected_status: str | None = None,
 ) -> Claim:
     if action not in TRANSITIONS:
         raise TransitionRefused(_("Unknown action “%(action)s”.") % {"action": action})
@@ -288,6 +306,8 @@ def _transition(
 
     with transaction.atomic():
         locked = _lock(claim, skip_locked=skip_locked)
+        if expected_status is not None and locked.status != expected_status:
+            raise _refuse_stale(locked)
         method = getattr(locked, action)
         if not can_proceed(method, check_conditions=False):
             raise _refuse_state(locked, action)
