@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
@@ -25,32 +23,6 @@ from claims.models import (
 )
 
 MAX_TEXT = 5000
-
-# ---------------------------------------------------------------------------------------------
-# Signing in
-
-
-class SignInEmailField(forms.EmailField):
-    """An address typed in compatibility characters (fullwidth `ａｌｉｃｅ@…`) is read as the plain
-    one before it is validated. The case is kept: `claims.auth` folds it for the lock and the
-    account lookup, and needs the exact spelling only to tell apart two accounts that fold alike."""
-
-    def to_python(self, value: Any) -> str:
-        return unicodedata.normalize("NFKC", super().to_python(value))
-
-
-class EmailAuthenticationForm(AuthenticationForm):
-    """Sign in with email and password. Failures are counted and locks kept by django-axes
-    (`claims.auth`), the same for the admin's sign-in page."""
-
-    username = SignInEmailField(
-        label=_("Email address"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
-    )
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": _("The email address or the password is wrong."),
-    }
-
 
 # ---------------------------------------------------------------------------------------------
 # The dashboard's filters

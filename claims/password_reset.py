@@ -37,11 +37,15 @@ class OutboxPasswordResetForm(PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        outbox.enqueue(
-            kind="password_reset",
-            to=to_email,
-            language=translation.get_language() or settings.LANGUAGE_CODE,
-            context={USER_KEY: context["user"].pk, "email": to_email},
+        outbox.enqueue_many(
+            [
+                outbox.Message(
+                    kind="password_reset",
+                    to=to_email,
+                    language=translation.get_language() or settings.LANGUAGE_CODE,
+                    context={USER_KEY: context["user"].pk, "email": to_email},
+                )
+            ]
         )
 
 

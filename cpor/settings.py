@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "claims",
     "reviews",
     "consent",
+    "accounts",
     "api",
     # The Partner API's docs page takes Swagger UI from django-ninja's own static files (no CDN).
     "ninja",
@@ -137,8 +138,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# django-axes first: a locked sign-in is refused before any password is checked (`claims.auth`).
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "claims.auth.EmailBackend"]
+# django-axes first: a locked sign-in is refused before any password is checked (`accounts.auth`).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "accounts.auth.EmailBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -302,15 +303,15 @@ CPOR_TRUSTED_PROXIES = env_list("CPOR_TRUSTED_PROXIES", [])
 # Redis outage changes nothing): an account at one address is locked after AXES_FAILURE_LIMIT
 # failures, an address after CPOR_SIGN_IN_FAILURES_PER_IP failures across accounts, each for
 # CPOR_SIGN_IN_LOCK_MINUTES after the failure that locked it. Addresses are compared in their
-# canonical form (claims.auth.canonical_email).
+# canonical form (accounts.auth.canonical_email).
 AXES_FAILURE_LIMIT = env_int("CPOR_SIGN_IN_FAILURES", 10)
 CPOR_SIGN_IN_FAILURES_PER_IP = env_int("CPOR_SIGN_IN_FAILURES_PER_IP", 50)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("CPOR_SIGN_IN_LOCK_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # this order: claims.auth
-AXES_HANDLER = "claims.auth.SignInAttemptHandler"
-AXES_USERNAME_CALLABLE = "claims.auth.lockout_username"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]  # this order: accounts.auth
+AXES_HANDLER = "accounts.auth.SignInAttemptHandler"
+AXES_USERNAME_CALLABLE = "accounts.auth.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "cpor.client_ip.client_ip"
-AXES_LOCKOUT_CALLABLE = "claims.auth.locked_out"
+AXES_LOCKOUT_CALLABLE = "accounts.auth.locked_out"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a lock ends when it said it would
 AXES_VERBOSE = False
 # No row per successful sign-in (axes' AccessLog would grow without bound; User.last_login says it).

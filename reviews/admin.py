@@ -29,14 +29,12 @@ from claims.workflow import TransitionRefused, assign_reviewer, is_lead, transit
 from reviews import views
 from reviews.claim_page import review_page
 from reviews.competing import is_competing
-from reviews.forms import AdminSignInForm, AssignForm
+from reviews.forms import AssignForm
 from reviews.models import SlaDigest
 from reviews.sla import SlaState, in_sla_state, sla_state_expression
 
 S = Claim.Status
 BULK_LIMIT = 500  # claims one bulk action moves; more is a job for a filter, not a click
-
-admin.site.login_form = AdminSignInForm
 
 
 class CappedCountPaginator(Paginator):

@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -168,16 +167,3 @@ class ConsentNoticeForm(forms.Form):
     language = forms.ChoiceField(
         label=_("Language"), choices=[("", _("The contact's language")), *settings.LANGUAGES], required=False
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Signing in to the admin
-
-
-class AdminSignInForm(AdminAuthenticationForm):
-    """The admin's sign-in by email. Failures are counted and locks kept by django-axes, one policy
-    with the portal's sign-in (`claims.auth`): an account locked at one page is locked at the other."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["username"].label = _("Email")

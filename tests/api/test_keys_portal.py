@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def signed_in(user: Any) -> Client:
     client = Client()
-    client.force_login(user, backend="claims.auth.EmailBackend")
+    client.force_login(user, backend="accounts.auth.EmailBackend")
     return client
 
 

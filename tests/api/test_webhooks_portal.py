@@ -64,7 +64,7 @@ def signed_in(user: Any, language: str | None = None) -> Client:
     client = Client()
     if language:
         client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = language
-    client.force_login(user, backend="claims.auth.EmailBackend")
+    client.force_login(user, backend="accounts.auth.EmailBackend")
     return client
 
 
@@ -224,7 +224,7 @@ def test_gets_change_nothing_and_delete_asks_first(alice: Any, endpoint: Webhook
 
 def test_every_change_needs_the_csrf_token(alice: Any, endpoint: WebhookEndpoint) -> None:
     client = Client(enforce_csrf_checks=True)
-    client.force_login(alice, backend="claims.auth.EmailBackend")
+    client.force_login(alice, backend="accounts.auth.EmailBackend")
     before = fingerprint()
     for url in ("/webhooks/new/", f"/webhooks/{endpoint.pk}/test/", f"/webhooks/{endpoint.pk}/delete/"):
         assert client.post(url, {"url": "https://x.example/", "event_types": ALL_TYPES}).status_code == 403
