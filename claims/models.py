@@ -140,16 +140,34 @@ def is_managing_user(user: Any, partner_id: int) -> bool:
     return bool(membership and membership.partner_id == partner_id and membership.can_manage_claims)
 
 
+def group_names(user: Any) -> frozenset[str]:
+    """The names of `user`'s groups; none for the customer, the system or an anonymous visitor.
+
+    Every "is this a reviewer? a lead?" goes through here. A page or a batch asks it many times for
+    the same person, so the first answer is kept on that user object (`_cpor_group_names`, read and
+    written by this function only) for as long as the object lives, normally one request.
+    """
+    if isinstance(user, Actor) or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    names = getattr(user, "_cpor_group_names", None)
+    if names is None:
+        names = frozenset(user.groups.values_list("name", flat=True))
+        user._cpor_group_names = names
+    return names
+
+
 def is_reviewer(user: Any) -> bool:
+    """An active staff account in the reviewers' or the review leads' group."""
     if isinstance(user, Actor) or not getattr(user, "is_authenticated", False):
         return False
     if not (user.is_active and user.is_staff):
         return False
-    names = getattr(user, "_cpor_group_names", None)
-    if names is None:
-        names = set(user.groups.values_list("name", flat=True))
-        user._cpor_group_names = names
-    return bool(names & {REVIEWER_GROUP, LEAD_GROUP})
+    return bool(group_names(user) & {REVIEWER_GROUP, LEAD_GROUP})
+
+
+def is_lead(user: Any) -> bool:
+    """A reviewer who is also a review lead: assigns claims to others and decides disputes."""
+    return is_reviewer(user) and LEAD_GROUP in group_names(user)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,14 +186,15 @@ class Activity(models.TextChoices):
 
 
 class Programme(models.TextChoices):
-    """The incentive programme an association is assessed under (DESIGN.md, "Assessment")."""
+    """The incentive programme an association is assessed under, decided by its activity
+    (`Claim.programme`): the assessment hand-off records it and the partner's mail names it."""
 
     OSA = "osa", _("OSA (partner advisor, pre-sales)")
     OSU = "osu", _("OSU (usage)")
     BUSINESS_INFLUENCER = "business_influencer", _("Business Influencer revenue association")
 
 
-# The one mapping from activity to programme: the hand-off records it, the mail names it.
+# The one mapping from activity to programme; ask `Claim.programme` or `Claim.programme_of`.
 PROGRAMME_BY_ACTIVITY = {
     Activity.PRESALES: Programme.OSA,
     Activity.USAGE: Programme.OSU,
@@ -284,8 +303,35 @@ def choice_labels(codes: Iterable[str] | None, choices: type[models.TextChoices]
     return [str(choices(code).label) if code in choices.values else str(code) for code in codes or ()]
 
 
-# Rejections after which the partner may not dispute.
+# Rejections after which the partner may not dispute: the partner asked for it, or the customer
+# declined. Ask `Claim.not_disputable_because` or filter with `Claim.disputable_q`.
 NOT_DISPUTABLE = frozenset({RejectionReason.PARTNER_REQUEST, RejectionReason.CUSTOMER_DECLINE})
+
+
+class NotDisputable(models.TextChoices):
+    """Why a claim cannot be disputed now (`Claim.not_disputable_because`); the label is the
+    refusal the partner reads."""
+
+    NOT_REJECTED = "not_rejected", _("Only a rejected claim can be disputed.")
+    REJECTED_ON_REQUEST = (
+        "rejected_on_request",
+        _("A rejection at the partner's request or the customer's decline cannot be disputed."),
+    )
+    WINDOW_CLOSED = (
+        "window_closed",
+        _("This rejection can no longer be disputed; submit a new claim with updated PoE instead."),
+    )
+
+
+class Fact:
+    """Names of the facts a transition carries in django-fsm-2's `custom=` (read with
+    `Claim.actions_with`), so a surface asks the state machine instead of keeping its own list."""
+
+    # The action may bring new PoE documents with it (the answer to a request, a dispute).
+    TAKES_DOCUMENTS = "takes_documents"
+    # A reviewer starts it from a button on the reviewer's claim page; the value is the button's
+    # place, first = 1.
+    REVIEWER_BUTTON = "reviewer_button"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,14 +381,9 @@ def consent_window_closed(claim: Claim) -> bool:
     return claim.consent_window_ends_at is not None and claim.consent_window_ends_at <= timezone.now()
 
 
-@refusal(
-    lambda claim: str(
-        _("This rejection can no longer be disputed; submit a new claim with updated PoE instead.")
-        if claim.rejection_reason not in NOT_DISPUTABLE
-        else _("A rejection at the partner's request or the customer's decline cannot be disputed.")
-    )
-)
+@refusal(lambda claim: str(claim.not_disputable_because.label))
 def dispute_window_open(claim: Claim) -> bool:
+    """The rejection may still be disputed: a disputable reason, and its 30-day window is open."""
     return (
         claim.rejection_reason not in NOT_DISPUTABLE
         and claim.dispute_window_ends_at is not None
@@ -350,12 +391,7 @@ def dispute_window_open(claim: Claim) -> bool:
     )
 
 
-@refusal(
-    lambda claim: (
-        str(_("Another live claim of yours already covers this customer and product: %(names)s."))
-        % {"names": ", ".join(f"“{c.name}” (#{c.pk})" for c in claim.duplicates())}
-    )
-)
+@refusal(lambda claim: Claim.duplicate_message(claim.duplicates()))
 def has_no_duplicate(claim: Claim) -> bool:
     return not claim.duplicates().exists()
 
@@ -370,7 +406,7 @@ def reviewer(claim: Claim, user: Any) -> bool:
 
 def dispute_decider(claim: Claim, user: Any) -> bool:
     """A review lead decides a dispute, and never the one who rejected the claim (separation of duties)."""
-    return is_reviewer(user) and LEAD_GROUP in user._cpor_group_names and user.pk != claim.rejected_by_id
+    return is_lead(user) and user.pk != claim.rejected_by_id
 
 
 def customer(claim: Claim, user: Any) -> bool:
@@ -604,7 +640,7 @@ class Claim(FSMModelMixin, models.Model):
                 str(_("“%(activity)s” is not an activity of %(area)s."))
                 % {"activity": self.get_activity_display(), "area": self.get_solution_area_display()}
             )
-        if self.subscription_id and self.solution_area != SolutionArea.BUSINESS_APPLICATIONS:
+        if self.subscription_id and not self.area_takes_subscription_id(self.solution_area):
             errors.setdefault("subscription_id", []).append(
                 str(_("A subscription ID applies to Business Applications claims only."))
             )
@@ -685,32 +721,54 @@ class Claim(FSMModelMixin, models.Model):
             problems.append(has_no_duplicate.refusal(self))
         return problems
 
+    # -- the duplicate rule: one live claim per partner, customer tenant, activity and product ----
+
+    @classmethod
+    def duplicates_of(
+        cls, *, partner_id: Any, tenant_id: Any, activity: Any, products: Any, excluding: Any = None
+    ) -> models.QuerySet[Claim]:
+        """The partner's live claims on `tenant_id` for `activity` sharing any of `products`, other
+        than `excluding`: the one duplicate query. Each argument may be a value or an `OuterRef`
+        (`with_duplicate_flag`); `products` is ids, products or a query of either. A claim sharing
+        several products appears once per product: add `.distinct()` to list them."""
+        claims = cls.objects.filter(
+            partner_id=partner_id,
+            customer_tenant_id=tenant_id,
+            activity=activity,
+            status__in=cls.LIVE_STATUSES,
+            products__in=products,
+        )
+        return claims if excluding is None else claims.exclude(pk=excluding)
+
+    @staticmethod
+    def duplicate_message(duplicates: Iterable[Claim]) -> str:
+        """The one message that names the live claims a claim would duplicate."""
+        return str(
+            _("Another live claim of yours already covers this customer, activity and product: %(names)s.")
+        ) % {"names": ", ".join(f"“{c.name}” (#{c.pk})" for c in duplicates)}
+
     @classmethod
     def with_duplicate_flag(cls, claims: models.QuerySet[Claim]) -> models.QuerySet[Claim]:
-        """`claims`, each annotated `has_duplicate`: the rule of `duplicates()` as one subquery."""
+        """`claims`, each annotated `has_duplicate`: `duplicates()` of every row as one subquery."""
         shared = cls.products.through.objects.filter(claim_id=OuterRef(OuterRef("pk"))).values("product_id")
-        others = cls.objects.filter(
+        others = cls.duplicates_of(
             partner_id=OuterRef("partner_id"),
-            customer_tenant_id=OuterRef("customer_tenant_id"),
+            tenant_id=OuterRef("customer_tenant_id"),
             activity=OuterRef("activity"),
-            status__in=cls.LIVE_STATUSES,
-            products__in=shared,
-        ).exclude(pk=OuterRef("pk"))
+            products=shared,
+            excluding=OuterRef("pk"),
+        )
         return claims.annotate(has_duplicate=Exists(others))
 
     def duplicates(self) -> models.QuerySet[Claim]:
         """This partner's other live claims on the same tenant, activity and any of the same products."""
-        return (
-            Claim.objects.filter(
-                partner_id=self.partner_id,
-                customer_tenant_id=self.customer_tenant_id,
-                activity=self.activity,
-                status__in=self.LIVE_STATUSES,
-                products__in=self.products.all(),
-            )
-            .exclude(pk=self.pk)
-            .distinct()
-        )
+        return self.duplicates_of(
+            partner_id=self.partner_id,
+            tenant_id=self.customer_tenant_id,
+            activity=self.activity,
+            products=self.products.all(),
+            excluding=self.pk,
+        ).distinct()
 
     def editable_fields(self) -> frozenset[str]:
         if self.status == self.S.EDITING:
@@ -722,6 +780,165 @@ class Claim(FSMModelMixin, models.Model):
     @property
     def may_add_documents(self) -> bool:
         return self.status in (self.S.EDITING, self.S.SUBMITTED, self.S.PARTNER_ACTION_REQUIRED)
+
+    # -- what a surface may offer outside the state machine ------------------------------------
+    # Each question is answered here once; a `*_refusal` gives the words shown when the answer is
+    # no ("" when it is yes), and the yes-or-no property reads it. Who asks (a partner manager, a
+    # reviewer) is the caller's check: these rules read the claim only.
+
+    def copy_refusal(self) -> str:
+        """Why no new claim may be started from this one (copied), or ""."""
+        if self.status == self.S.REJECTED and not dispute_window_open(self):
+            return ""
+        return str(_("A new claim can be started from a rejected claim once it can no longer be disputed."))
+
+    @property
+    def may_copy(self) -> bool:
+        """A new draft may be started from this claim: rejected, and past disputing."""
+        return not self.copy_refusal()
+
+    def delete_refusal(self) -> str:
+        """Why this claim may not be deleted, or "": only a draft may be; a submitted one is withdrawn."""
+        if self.status == self.S.EDITING:
+            return ""
+        return str(_("Only a draft can be deleted; withdraw a submitted claim instead."))
+
+    @property
+    def may_delete(self) -> bool:
+        return not self.delete_refusal()
+
+    def document_removal_refusal(self) -> str:
+        """Why a PoE document may not be removed, or "": once submitted, the PoE is what was judged."""
+        if self.status == self.S.EDITING:
+            return ""
+        return str(_("Documents can be removed only while the claim is a draft."))
+
+    @property
+    def may_remove_documents(self) -> bool:
+        return not self.document_removal_refusal()
+
+    def comment_refusal(self, author_kind: str) -> str:
+        """Why someone of `author_kind` (a `ClaimEvent.ActorKind`) may not comment, or "".
+
+        Partners and reviewers comment once the claim is submitted; the customer and the system
+        never do (their words travel with their transition).
+        """
+        if author_kind == ClaimEvent.ActorKind.PARTNER:
+            if self.status == self.S.EDITING:
+                return str(_("Comments open once the claim is submitted."))
+            return ""
+        if author_kind == ClaimEvent.ActorKind.REVIEWER:
+            if self.status == self.S.EDITING:
+                return str(_("A draft is not in review yet; comment once it is submitted."))
+            return ""
+        return str(_("You are not allowed to comment on this claim."))
+
+    def may_comment(self, author_kind: str) -> bool:
+        return not self.comment_refusal(author_kind)
+
+    @property
+    def may_partner_comment(self) -> bool:
+        """`may_comment` for the partner, for templates (which cannot pass an argument)."""
+        return self.may_comment(ClaimEvent.ActorKind.PARTNER)
+
+    @staticmethod
+    def comment_partner_visible(author_kind: str, *, asked: bool) -> bool:
+        """Whether a comment is shown to the partner: a partner's own always is; a reviewer chooses
+        (`asked`) between a comment to the partner and an internal note."""
+        return True if author_kind == ClaimEvent.ActorKind.PARTNER else asked
+
+    # A claim has a reviewer to assign while someone at Microsoft still has work on it.
+    ASSIGNABLE_STATUSES = frozenset(
+        {
+            Status.SUBMITTED,
+            Status.UNDER_REVIEW,
+            Status.PARTNER_ACTION_REQUIRED,
+            Status.APPROVED,
+            Status.DISPUTED,
+        }
+    )
+
+    def assignment_refusal(self) -> str:
+        """Why no reviewer may be assigned to this claim (a draft, rejected, or done), or ""."""
+        if self.status in self.ASSIGNABLE_STATUSES:
+            return ""
+        return str(_("A claim that is %(status)s has no reviewer to assign.")) % {
+            "status": self.get_status_display()
+        }
+
+    @property
+    def is_assignable(self) -> bool:
+        return not self.assignment_refusal()
+
+    @staticmethod
+    def programme_of(activity: str) -> Programme | None:
+        """The incentive programme claims of `activity` are assessed under (None: no activity yet)."""
+        return PROGRAMME_BY_ACTIVITY.get(activity)
+
+    @property
+    def programme(self) -> Programme | None:
+        """The incentive programme this claim is assessed under, by its activity."""
+        return self.programme_of(self.activity)
+
+    @staticmethod
+    def area_takes_subscription_id(solution_area: str) -> bool:
+        """A subscription ID belongs to Business Applications claims only: the forms show the field,
+        the model accepts a value and the claim page shows the row for these only."""
+        return solution_area == SolutionArea.BUSINESS_APPLICATIONS
+
+    @property
+    def takes_subscription_id(self) -> bool:
+        return self.area_takes_subscription_id(self.solution_area)
+
+    @property
+    def not_disputable_because(self) -> NotDisputable | None:
+        """Why the partner may not dispute this claim now (its label is the refusal), or None when
+        they may: a rejection for a disputable reason, within its dispute window."""
+        if self.status != self.S.REJECTED:
+            return NotDisputable.NOT_REJECTED
+        if self.rejection_reason in NOT_DISPUTABLE:
+            return NotDisputable.REJECTED_ON_REQUEST
+        if not dispute_window_open(self):
+            return NotDisputable.WINDOW_CLOSED
+        return None
+
+    @property
+    def is_disputable(self) -> bool:
+        return self.not_disputable_because is None
+
+    @classmethod
+    def disputable_q(cls, now: dt.datetime) -> models.Q:
+        """`is_disputable` as a filter: the claims a partner may dispute at `now`."""
+        return models.Q(status=cls.S.REJECTED, dispute_window_ends_at__gt=now) & ~models.Q(
+            rejection_reason__in=NOT_DISPUTABLE
+        )
+
+    # -- facts the transitions carry (django-fsm-2 `custom=`) ----------------------------------
+
+    @classmethod
+    def transition_facts(cls) -> dict[str, dict[str, Any]]:
+        """Every transition's name and the facts (`custom=`) declared on it, by name."""
+        field = cls._meta.get_field("status")
+        return dict(sorted((t.name, dict(t.custom)) for t in field.get_all_transitions(cls)))
+
+    @classmethod
+    def actions_with(cls, fact: str) -> tuple[str, ...]:
+        """The transitions that carry `fact` (a `Fact` name), ordered by its value: a number is a
+        place (`Fact.REVIEWER_BUTTON`); among equal values (True), by name."""
+        carrying = [(facts[fact], name) for name, facts in cls.transition_facts().items() if facts.get(fact)]
+        return tuple(name for _, name in sorted(carrying, key=lambda pair: int(pair[0])))
+
+    @classmethod
+    def sources_of(cls, action: str) -> tuple[str, ...]:
+        """The states `action` starts from, in the order of `Claim.Status`."""
+        field = cls._meta.get_field("status")
+        sources = {t.source for t in field.get_all_transitions(cls) if t.name == action}
+        return tuple(status for status in cls.Status if status in sources)
+
+    @classmethod
+    def supersedable_statuses(cls) -> tuple[str, ...]:
+        """The states a competing partner's winning claim can end (`supersede`): held, not disputed."""
+        return cls.sources_of("supersede")
 
     @property
     def next_deadline(self) -> dt.datetime | None:
@@ -759,12 +976,24 @@ class Claim(FSMModelMixin, models.Model):
         self.submitted_at = now
         self._set_deadline("review_start_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
 
-    @transition(status, source=S.SUBMITTED, target=S.UNDER_REVIEW, permission=reviewer)
+    @transition(
+        status,
+        source=S.SUBMITTED,
+        target=S.UNDER_REVIEW,
+        permission=reviewer,
+        custom={Fact.REVIEWER_BUTTON: 1},
+    )
     def start_review(self, *, by: Any, now: dt.datetime) -> None:
         self.assigned_reviewer = by
         self._set_deadline("review_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
 
-    @transition(status, source=S.UNDER_REVIEW, target=S.PARTNER_ACTION_REQUIRED, permission=reviewer)
+    @transition(
+        status,
+        source=S.UNDER_REVIEW,
+        target=S.PARTNER_ACTION_REQUIRED,
+        permission=reviewer,
+        custom={Fact.REVIEWER_BUTTON: 3},
+    )
     def request_information(
         self, *, by: Any, now: dt.datetime, reasons: Iterable[str] = (), comment: str = ""
     ) -> None:
@@ -783,16 +1012,29 @@ class Claim(FSMModelMixin, models.Model):
         target=S.UNDER_REVIEW,
         conditions=[has_partner_response],
         permission=partner_manager,
+        custom={Fact.TAKES_DOCUMENTS: True},
     )
     def resubmit(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
         self._set_deadline("review_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
 
-    @transition(status, source=S.UNDER_REVIEW, target=S.APPROVED, permission=reviewer)
+    @transition(
+        status,
+        source=S.UNDER_REVIEW,
+        target=S.APPROVED,
+        permission=reviewer,
+        custom={Fact.REVIEWER_BUTTON: 2},
+    )
     def approve(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
         self.information_request_reasons = []
         self._set_deadline("consent_window_ends_at", now + CONSENT_WINDOW)
 
-    @transition(status, source=S.UNDER_REVIEW, target=S.REJECTED, permission=reviewer)
+    @transition(
+        status,
+        source=S.UNDER_REVIEW,
+        target=S.REJECTED,
+        permission=reviewer,
+        custom={Fact.REVIEWER_BUTTON: 4},
+    )
     def reject(
         self, *, by: Any, now: dt.datetime, sub_reasons: Iterable[str] = (), comment: str = ""
     ) -> None:
@@ -851,6 +1093,7 @@ class Claim(FSMModelMixin, models.Model):
         target=S.DISPUTED,
         conditions=[dispute_window_open, has_no_duplicate],
         permission=partner_manager,
+        custom={Fact.TAKES_DOCUMENTS: True},
     )
     def dispute(
         self, *, by: Any, now: dt.datetime, justification: str = "", documents: Iterable[Any] = ()
@@ -861,7 +1104,13 @@ class Claim(FSMModelMixin, models.Model):
         # One dispute per rejection: the window is spent, and an upheld rejection is final.
         self._set_deadline("dispute_response_due_at", add_business_days(now, DISPUTE_RESPONSE_BUSINESS_DAYS))
 
-    @transition(status, source=S.DISPUTED, target=S.UNDER_REVIEW, permission=dispute_decider)
+    @transition(
+        status,
+        source=S.DISPUTED,
+        target=S.UNDER_REVIEW,
+        permission=dispute_decider,
+        custom={Fact.REVIEWER_BUTTON: 5},
+    )
     def reopen(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
         self.rejection_reason = ""
         self.rejection_sub_reasons = []
@@ -869,7 +1118,13 @@ class Claim(FSMModelMixin, models.Model):
         self.assigned_reviewer = by
         self._set_deadline("review_due_at", add_business_days(now, REVIEW_BUSINESS_DAYS))
 
-    @transition(status, source=S.DISPUTED, target=S.REJECTED, permission=dispute_decider)
+    @transition(
+        status,
+        source=S.DISPUTED,
+        target=S.REJECTED,
+        permission=dispute_decider,
+        custom={Fact.REVIEWER_BUTTON: 6},
+    )
     def uphold_rejection(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
         _require_text(comment, _("Write a comment telling the partner why the rejection stands."))
         self._set_deadline(None)
