@@ -7,8 +7,9 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Customer consent")
 
     def ready(self) -> None:
+        from claims.contributions import register_claim_page_panel
         from claims.workflow import register_step
-        from consent import logs, services
+        from consent import claim_page, logs, services
         from cpor import outbox
 
         logs.install()
@@ -21,3 +22,6 @@ class ConsentConfig(AppConfig):
         )
         register_step("withdraw", services.cancel_handoff)
         register_step("supersede", services.cancel_handoff)
+
+        # The notices and the resend form on the reviewer's claim page (reviews renders them).
+        register_claim_page_panel(claim_page.PANEL)

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,3 +16,17 @@ class DenyForm(forms.Form):
         if "\x00" in reason:
             raise forms.ValidationError(_("Remove the control characters from your text."))
         return reason
+
+
+class ConsentNoticeForm(forms.Form):
+    """A reviewer sends the consent notice again, to the customer contact or another address."""
+
+    email = forms.EmailField(
+        label=_("Send to"),
+        required=False,
+        help_text=_("Leave empty to send to the claim's customer contact."),
+    )
+    name = forms.CharField(label=_("Contact name"), required=False, max_length=200)
+    language = forms.ChoiceField(
+        label=_("Language"), choices=[("", _("The contact's language")), *settings.LANGUAGES], required=False
+    )

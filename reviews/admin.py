@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from claims.contributions import claim_page_panels
 from claims.models import Claim, ClaimEvent, MpnId, Partner, Product, _as_uuid, is_reviewer
 from claims.workflow import TransitionRefused, assign_reviewer, is_lead, transition
 from reviews import views
@@ -478,8 +479,12 @@ class ClaimAdmin(admin.ModelAdmin):
             path("<int:object_id>/comment/", bound(views.comment), name=name + "comment"),
             path("<int:object_id>/checklist/", bound(views.checklist), name=name + "checklist"),
             path("<int:object_id>/assign/", bound(views.assign), name=name + "assign"),
-            path(
-                "<int:object_id>/consent-notice/", bound(views.consent_notice), name=name + "consent_notice"
+            *(
+                path(
+                    f"<int:object_id>/{panel.path}/", bound(views.panel_action(panel)), name=name + panel.name
+                )
+                for panel in claim_page_panels()
+                if panel.act is not None
             ),
             path(
                 "<int:object_id>/documents/<int:document_id>/",

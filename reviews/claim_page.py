@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from claims.contributions import claim_page_panels
 from claims.history import HistoryEntry, history_entries
 from claims.models import Claim, ClaimEvent, Comment, PoeDocument, is_reviewer
 from claims.selectors import next_deadline
 from claims.workflow import allowed_actions, is_lead
-from consent.models import ConsentRequest
 from cpor.deadlines import Deadline
 from reviews.checklist import checklist_of
 from reviews.competing import SUPERSEDABLE_STATUSES, competing_claims
@@ -22,7 +24,6 @@ from reviews.forms import (
     AssignForm,
     ChecklistForm,
     CommentForm,
-    ConsentNoticeForm,
     RejectForm,
     ReopenForm,
     RequestInformationForm,
@@ -106,6 +107,28 @@ class Button:
 
 
 @dataclass
+class Panel:
+    """A section another app contributes (`claims.contributions`), ready for its template."""
+
+    template: str
+    context: Mapping[str, Any]
+    action_url: str  # where its form posts; empty when it has no action
+
+
+def contributed_panels(claim: Claim, user: Any) -> list[Panel]:
+    return [
+        Panel(
+            template=panel.template,
+            context=panel.read(claim, user),
+            action_url=(
+                reverse(f"admin:claims_claim_{panel.name}", args=[claim.pk]) if panel.act is not None else ""
+            ),
+        )
+        for panel in claim_page_panels()
+    ]
+
+
+@dataclass
 class ReviewPage:
     claim: Claim
     buttons: list[Button]
@@ -118,8 +141,7 @@ class ReviewPage:
     comments: list[Comment]
     comment_form: CommentForm
     history: list[HistoryEntry]
-    consent_requests: list[ConsentRequest]
-    consent_form: ConsentNoticeForm | None
+    panels: list[Panel]  # what other apps show here, after the comments
     may_assign_self: bool
     assign_form: AssignForm | None
     sla_state: str
@@ -159,12 +181,7 @@ def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> R
         history=history_entries(
             claim.events.select_related("actor", "email").order_by("created_at", "id"), reviewer_view=True
         ),
-        consent_requests=list(
-            ConsentRequest.objects.filter(claim=claim)
-            .select_related("email", "sent_by")
-            .order_by("-created_at")
-        ),
-        consent_form=ConsentNoticeForm() if claim.status == Claim.Status.APPROVED else None,
+        panels=contributed_panels(claim, user),
         may_assign_self=assignable and claim.assigned_reviewer_id != getattr(user, "pk", None),
         assign_form=AssignForm(initial={"reviewer": claim.assigned_reviewer_id}) if lead else None,
         sla_state=state,

@@ -1,11 +1,10 @@
-"""The reviewer's forms: the input a transition needs, comments, the checklist, assignment, consent."""
+"""The reviewer's forms: the input a transition needs, comments, the checklist, assignment."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -154,16 +153,4 @@ class AssignForm(forms.Form):
 
     reviewer = ReviewerChoiceField(
         label=_("Assign to"), queryset=reviewer_choices(), required=False, empty_label=_("— nobody —")
-    )
-
-
-class ConsentNoticeForm(forms.Form):
-    email = forms.EmailField(
-        label=_("Send to"),
-        required=False,
-        help_text=_("Leave empty to send to the claim's customer contact."),
-    )
-    name = forms.CharField(label=_("Contact name"), required=False, max_length=200)
-    language = forms.ChoiceField(
-        label=_("Language"), choices=[("", _("The contact's language")), *settings.LANGUAGES], required=False
     )

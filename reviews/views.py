@@ -8,6 +8,7 @@ never changes anything; a refusal (someone acted first, a rule) is a message, ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from csp.decorators import csp_replace
@@ -30,14 +31,14 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from claims import workflow
+from claims.contributions import ClaimPagePanel
 from claims.documents import serve
 from claims.models import Claim, PoeDocument, is_reviewer
 from claims.workflow import TransitionRefused
-from consent.services import resend_notice
 from reviews.checklist import checklist_of, save_checklist
 from reviews.claim_page import INPUT_FORMS, PREVIEW_KINDS, REVIEWER_ACTIONS, action_label, verb_label
 from reviews.competing import SUPERSEDABLE_STATUSES, competing_claims
-from reviews.forms import AssignForm, ChecklistForm, CommentForm, ConsentNoticeForm
+from reviews.forms import AssignForm, ChecklistForm, CommentForm
 from reviews.sla import overview
 
 S = Claim.Status
@@ -169,7 +170,7 @@ def _transition_form(
 
 
 # ---------------------------------------------------------------------------------------------
-# Comments, checklist, assignment, consent notice
+# Comments, checklist, assignment, other apps' panels
 
 
 @require_POST
@@ -244,23 +245,29 @@ def assign(request: HttpRequest, model_admin: admin.ModelAdmin, object_id: int) 
     return _back(claim.pk)
 
 
-@require_POST
-def consent_notice(request: HttpRequest, model_admin: admin.ModelAdmin, object_id: int) -> HttpResponse:
-    _require_reviewer(request)
-    claim = _claim(object_id)
-    form = ConsentNoticeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _form_errors(form))
+def panel_action(panel: ClaimPagePanel) -> Callable[..., HttpResponse]:
+    """The view behind a contributed panel's form (`claims.contributions`): the panel acts, this
+    view checks the reviewer and the claim first and shows the panel's answer as a message."""
+    perform = panel.act
+    if perform is None:
+        raise ValueError(f"the claim page panel {panel.name!r} has no action")
+
+    @require_POST
+    def act(request: HttpRequest, model_admin: admin.ModelAdmin, object_id: int) -> HttpResponse:
+        _require_reviewer(request)
+        claim = _claim(object_id)
+        try:
+            done = perform(claim.pk, by=request.user, data=request.POST)
+        except TransitionRefused as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            messages.error(request, _errors(exc))
+        else:
+            messages.success(request, done)
         return _back(claim.pk)
-    try:
-        notice = resend_notice(claim.pk, by=request.user, **form.cleaned_data)
-    except TransitionRefused as exc:
-        messages.error(request, str(exc))
-    except ValidationError as exc:
-        messages.error(request, _errors(exc))
-    else:
-        messages.success(request, _("Consent notice sent to %(email)s.") % {"email": notice.contact_email})
-    return _back(claim.pk)
+
+    act.__name__ = panel.name
+    return act
 
 
 # ---------------------------------------------------------------------------------------------
