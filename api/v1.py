@@ -58,7 +58,7 @@ from api.schemas import (
 )
 from claims import selectors, workflow
 from claims.history import author_label, history_entries
-from claims.models import Activity, Claim, Comment, MpnId, PoeDocument, Product, SolutionArea
+from claims.models import Activity, Claim, Comment, Fact, MpnId, PoeDocument, Product, SolutionArea
 from claims.workflow import TransitionRefused
 
 REFERENCE_CONSTRAINT = "claim_partner_external_reference_uniq"
@@ -593,7 +593,7 @@ def _action_input(request: HttpRequest, action: str) -> tuple[dict[str, Any], li
     extra = sorted(set(given) - set(ACTION_DETAILS[action]))
     if extra:
         raise validation_problem({name: [_("Not used by this action.")] for name in extra})
-    if uploads and action not in workflow.DOCUMENT_ACTIONS:
+    if uploads and action not in Claim.actions_with(Fact.TAKES_DOCUMENTS):
         raise validation_problem({"file": [_("Documents can be sent with resubmit and dispute only.")]})
     return given, uploads
 

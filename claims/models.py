@@ -193,6 +193,11 @@ class Programme(models.TextChoices):
     OSU = "osu", _("OSU (usage)")
     BUSINESS_INFLUENCER = "business_influencer", _("Business Influencer revenue association")
 
+    @property
+    def pays_incentives(self) -> bool:
+        """Whether the programme can pay incentives at all: revenue association earns credit only."""
+        return self != Programme.BUSINESS_INFLUENCER
+
 
 # The one mapping from activity to programme; ask `Claim.programme` or `Claim.programme_of`.
 PROGRAMME_BY_ACTIVITY = {
@@ -777,6 +782,12 @@ class Claim(FSMModelMixin, models.Model):
             return self.EDITABLE_AFTER_SUBMIT
         return frozenset()
 
+    def edit_refusal(self) -> str:
+        """Why the partner may change none of this claim's fields now, or "" (`editable_fields`)."""
+        if self.editable_fields():
+            return ""
+        return str(_("A claim that is %(status)s cannot be edited.")) % {"status": self.get_status_display()}
+
     @property
     def may_add_documents(self) -> bool:
         return self.status in (self.S.EDITING, self.S.SUBMITTED, self.S.PARTNER_ACTION_REQUIRED)
@@ -879,6 +890,16 @@ class Claim(FSMModelMixin, models.Model):
     def programme(self) -> Programme | None:
         """The incentive programme this claim is assessed under, by its activity."""
         return self.programme_of(self.activity)
+
+    @staticmethod
+    def sub_reason_choices(rejection_reason: str) -> type[models.TextChoices]:
+        """The codes a rejection's sub-reasons are drawn from: why the partner withdrew, or why the
+        PoE was found insufficient."""
+        return (
+            WithdrawReason
+            if rejection_reason == RejectionReason.PARTNER_REQUEST
+            else InsufficientPoeSubReason
+        )
 
     @staticmethod
     def area_takes_subscription_id(solution_area: str) -> bool:

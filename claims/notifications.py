@@ -1,4 +1,4 @@
-"""Who is told what (DESIGN.md, "Who is told what"): outbox rows, each also a history event.
+"""Who is told what (docs/design.md, "Who is told what"): outbox rows, each also a history event.
 
 Called by the workflow inside its transaction. `plan` decides the messages a change sends;
 `write` stores them (an outbox row per message, to all its recipients who share a language, plus
@@ -22,15 +22,12 @@ from django.urls import NoReverseMatch, reverse
 
 from claims.models import (
     LEAD_GROUP,
-    PROGRAMME_BY_ACTIVITY,
     Claim,
     ClaimEvent,
     Comment,
     InformationRequestReason,
-    InsufficientPoeSubReason,
     Membership,
     RejectionReason,
-    WithdrawReason,
     choice_labels,
 )
 from cpor import outbox
@@ -141,7 +138,8 @@ def _rejection(claim: Claim) -> dict[str, Any]:
 def plan(
     claim: Claim, action: str, *, note: str = "", managers: Mapping[int, list[str]] | None = None
 ) -> list[Planned]:
-    """The messages `action` on `claim` sends (DESIGN.md's table), with the values they need."""
+    """The messages `action` on `claim` sends (the table in docs/design.md, "Who is told what"),
+    with the values they need."""
     people = lambda: partner_people(claim, managers)  # noqa: E731  (only queried when needed)
     if action == "submit":
         return [
@@ -300,13 +298,14 @@ def load_context(context: dict[str, Any], language: str) -> dict[str, Any]:
         "claim": claim,
         "claim_url": claim_url(claim_id),
         "admin_url": admin_url(claim_id),
-        "programme": str(PROGRAMME_BY_ACTIVITY[claim.activity].label) if claim.activity else "",
+        "programme": str(claim.programme.label) if claim.programme else "",
     }
     if "reason_codes" in context:
         loaded["reasons"] = choice_labels(context["reason_codes"], InformationRequestReason)
     if "rejection_reason" in context:
         code = context["rejection_reason"]
         loaded["reason"] = str(RejectionReason(code).label) if code in RejectionReason.values else code
-        sub_choices = WithdrawReason if code == RejectionReason.PARTNER_REQUEST else InsufficientPoeSubReason
-        loaded["sub_reasons"] = choice_labels(context.get("sub_reason_codes", []), sub_choices)
+        loaded["sub_reasons"] = choice_labels(
+            context.get("sub_reason_codes", []), Claim.sub_reason_choices(code)
+        )
     return loaded

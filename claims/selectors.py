@@ -20,18 +20,14 @@ from django.utils import timezone
 
 from claims.history import HistoryEntry, author_label, history_entries, lead_flag
 from claims.models import (
-    NOT_DISPUTABLE,
     Activity,
     Claim,
     ClaimEvent,
     Comment,
     InformationRequestReason,
-    InsufficientPoeSubReason,
     Membership,
     PoeDocument,
     Product,
-    RejectionReason,
-    WithdrawReason,
     choice_labels,
 )
 from cpor.deadlines import Deadline, describe_deadline
@@ -391,12 +387,7 @@ def needs_attention(partner_id: int, *, now: dt.datetime | None = None) -> Needs
     columns = ("id", "name", "customer_name", "status", "partner_response_due_at", "dispute_window_ends_at")
     due = partner_claims(partner_id).filter(
         Q(status=S.PARTNER_ACTION_REQUIRED)
-        | Q(
-            status=S.REJECTED,
-            dispute_window_ends_at__gt=now,
-            dispute_window_ends_at__lte=now + DISPUTE_WINDOW_WARNING,
-        )
-        & ~Q(rejection_reason__in=NOT_DISPUTABLE)
+        | Claim.disputable_q(now) & Q(dispute_window_ends_at__lte=now + DISPUTE_WINDOW_WARNING)
     )
     answer: list[WaitingClaim] = []
     closing: list[WaitingClaim] = []
@@ -510,10 +501,7 @@ def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
         information_reasons=choice_labels(claim.information_request_reasons, InformationRequestReason),
         rejection_reason=claim.get_rejection_reason_display() if claim.rejection_reason else "",
         rejection_sub_reasons=choice_labels(
-            claim.rejection_sub_reasons,
-            WithdrawReason
-            if claim.rejection_reason == RejectionReason.PARTNER_REQUEST
-            else InsufficientPoeSubReason,
+            claim.rejection_sub_reasons, Claim.sub_reason_choices(claim.rejection_reason)
         ),
     )
 
@@ -530,18 +518,17 @@ def partner_duplicates(
     products: Iterable[Product],
     exclude_pk: int | None = None,
 ) -> list[Claim]:
-    """The partner's live claims on the same tenant, activity and any of the same products."""
+    """The first few claims a claim with these values would duplicate (`Claim.duplicates_of`)."""
     product_ids = [p.pk for p in products]
     if not product_ids:
         return []
-    claims = partner_claims(partner_id).filter(
-        customer_tenant_id=tenant_id,
+    claims = Claim.duplicates_of(
+        partner_id=partner_id,
+        tenant_id=tenant_id,
         activity=activity,
-        status__in=Claim.LIVE_STATUSES,
-        products__in=product_ids,
+        products=product_ids,
+        excluding=exclude_pk,
     )
-    if exclude_pk is not None:
-        claims = claims.exclude(pk=exclude_pk)
     return list(claims.distinct().only("id", "name").order_by("id")[:5])
 
 

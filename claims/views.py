@@ -49,7 +49,7 @@ from claims.forms import (
     UploadForm,
     WithdrawForm,
 )
-from claims.models import Claim, Membership, SolutionArea, dispute_window_open
+from claims.models import Claim, Membership, SolutionArea
 from claims.password_reset import OutboxPasswordResetForm
 from claims.poe_template import poe_template_docx
 from claims.workflow import TransitionRefused
@@ -329,16 +329,10 @@ def _form_context(form: ClaimForm, area: str, claim: Claim | None) -> dict[str, 
 @require_http_methods(["GET", "HEAD", "POST"])
 def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
     claim, membership = _managed_claim(request, pk)
+    refusal = claim.edit_refusal()
+    if refusal:
+        return _claim_page(request, claim, membership, status=409, refusal=refusal)
     editable = claim.editable_fields()
-    if not editable:
-        return _claim_page(
-            request,
-            claim,
-            membership,
-            status=409,
-            refusal=_("A claim that is %(status)s cannot be edited.")
-            % {"status": claim.get_status_display()},
-        )
     area = claim.solution_area
     if "solution_area" in editable:
         area = _area_from(request.POST if request.method == "POST" else request.GET) or area
@@ -382,18 +376,20 @@ def _claim_page(
     page = selectors.claim_page(claim)
     manager = membership.can_manage_claims
     actions = set(workflow.allowed_actions(claim, request.user)) if manager else set()
+    # The state machine says which transitions this user may start; the claim says what else may
+    # be done to it. Only the manager question is the page's own.
     offers = {
         "submit": "submit" in actions,
         "resubmit": "resubmit" in actions,
         "withdraw": "withdraw" in actions,
-        "dispute": "dispute" in actions and dispute_window_open(claim),
-        "copy": manager and claim.status == S.REJECTED and not dispute_window_open(claim),
-        "delete": manager and claim.status == S.EDITING,
-        "edit": manager and bool(claim.editable_fields()),
+        "dispute": "dispute" in actions and claim.is_disputable,
+        "copy": manager and claim.may_copy,
+        "delete": manager and claim.may_delete,
+        "edit": manager and not claim.edit_refusal(),
         # Answering an information request is one form (answer, PoE, resubmit): no second box.
         "upload": manager and claim.may_add_documents and "resubmit" not in actions,
-        "remove_document": manager and claim.status == S.EDITING,
-        "comment": manager and claim.status != S.EDITING and "resubmit" not in actions,
+        "remove_document": manager and claim.may_remove_documents,
+        "comment": manager and claim.may_partner_comment and "resubmit" not in actions,
     }
     context = {
         "membership": membership,

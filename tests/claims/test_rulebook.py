@@ -286,6 +286,10 @@ def test_the_activity_decides_the_programme(activity: str, programme: Programme 
     assert Claim.programme_of(activity) == programme
 
 
+def test_only_the_business_influencer_programme_pays_no_incentives() -> None:
+    assert [p for p in Programme if not p.pays_incentives] == [Programme.BUSINESS_INFLUENCER]
+
+
 def test_only_business_applications_claims_take_a_subscription_id() -> None:
     assert Claim.area_takes_subscription_id(SolutionArea.BUSINESS_APPLICATIONS)
     assert not Claim.area_takes_subscription_id(SolutionArea.MICROSOFT_365)
