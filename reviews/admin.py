@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from claims.contributions import claim_page_panels
-from claims.models import Claim, ClaimEvent, MpnId, Partner, Product, _as_uuid, is_reviewer
-from claims.workflow import TransitionRefused, assign_reviewer, is_lead, transition
+from claims.models import Claim, ClaimEvent, MpnId, Partner, Product, _as_uuid, is_lead, is_reviewer
+from claims.workflow import TransitionRefused, assign_reviewer, transition
 from reviews import views
 from reviews.claim_page import review_page
 from reviews.competing import is_competing

@@ -13,12 +13,12 @@ from django.utils.translation import gettext_lazy
 
 from claims.contributions import claim_page_panels
 from claims.history import HistoryEntry, history_entries
-from claims.models import Claim, ClaimEvent, Comment, PoeDocument, is_reviewer
+from claims.models import Claim, ClaimEvent, Comment, Fact, PoeDocument, is_lead, is_reviewer
 from claims.selectors import next_deadline
-from claims.workflow import allowed_actions, is_lead
+from claims.workflow import allowed_actions
 from cpor.deadlines import Deadline
 from reviews.checklist import checklist_of
-from reviews.competing import SUPERSEDABLE_STATUSES, competing_claims
+from reviews.competing import competing_claims
 from reviews.forms import (
     ApproveForm,
     AssignForm,
@@ -33,16 +33,6 @@ from reviews.forms import (
 from reviews.models import ReviewChecklist
 from reviews.sla import SlaState, due_soon_edge
 
-# The transitions a reviewer starts, in the order the buttons show; the others belong to the
-# partner, the customer or the system and never get a button here.
-REVIEWER_ACTIONS: tuple[str, ...] = (
-    "start_review",
-    "approve",
-    "request_information",
-    "reject",
-    "reopen",
-    "uphold_rejection",
-)
 # What the buttons say: verbs, so no decision reads like the status tag it leads to.
 REVIEWER_VERBS: dict[str, Any] = {
     "start_review": gettext_lazy("Start review"),
@@ -62,15 +52,6 @@ INPUT_FORMS: dict[str, type[TransitionForm]] = {
     "uphold_rejection": UpholdRejectionForm,
 }
 PREVIEW_KINDS = frozenset({PoeDocument.Kind.PDF, PoeDocument.Kind.PNG, PoeDocument.Kind.JPEG})
-ASSIGNABLE_STATUSES = frozenset(
-    {
-        Claim.Status.SUBMITTED,
-        Claim.Status.UNDER_REVIEW,
-        Claim.Status.PARTNER_ACTION_REQUIRED,
-        Claim.Status.APPROVED,
-        Claim.Status.DISPUTED,
-    }
-)
 
 
 def action_label(action: str) -> str:
@@ -84,9 +65,11 @@ def verb_label(action: str) -> str:
 
 
 def reviewer_actions(claim: Claim, user: Any) -> list[str]:
-    """The transitions `user` may make on `claim` now, as reviewer buttons."""
+    """The transitions `user` may make on `claim` now, as reviewer buttons, in the buttons' order
+    (the transitions' own `Fact.REVIEWER_BUTTON`; the others belong to the partner, the customer or
+    the system and never get a button here)."""
     allowed = set(allowed_actions(claim, user))
-    return [action for action in REVIEWER_ACTIONS if action in allowed]
+    return [action for action in Claim.actions_with(Fact.REVIEWER_BUTTON) if action in allowed]
 
 
 def sla_state(claim: Claim, now: dt.datetime) -> str:
@@ -160,7 +143,7 @@ def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> R
     competing = list(
         competing_claims(claim).select_related("partner").prefetch_related("products").order_by("pk")
     )
-    assignable = claim.status in ASSIGNABLE_STATUSES and is_reviewer(user)
+    assignable = claim.is_assignable and is_reviewer(user)
     lead = assignable and is_lead(user)
     state = sla_state(claim, now)
     return ReviewPage(
@@ -175,7 +158,7 @@ def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> R
         checklist=checklist,
         checklist_form=ChecklistForm(initial={"passed": checklist.passed, "missing": checklist.missing}),
         competing=competing,
-        supersedes=[c for c in competing if c.status in SUPERSEDABLE_STATUSES],
+        supersedes=[c for c in competing if c.status in Claim.supersedable_statuses()],
         comments=list(claim.comments.select_related("author").order_by("created_at", "id")),
         comment_form=CommentForm(),
         history=history_entries(

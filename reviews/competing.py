@@ -21,8 +21,6 @@ from claims.workflow import SYSTEM, StepContext, TransitionRefused, record_event
 S = Claim.Status
 # Claims a partner holds live: submitted and not rejected (a draft is nobody's claim yet).
 HELD_STATUSES = (S.SUBMITTED, S.UNDER_REVIEW, S.PARTNER_ACTION_REQUIRED, S.APPROVED, S.ASSOCIATED, S.DISPUTED)
-# The states `supersede` moves from: a disputed claim is already rejected and stays so.
-SUPERSEDABLE_STATUSES = (S.SUBMITTED, S.UNDER_REVIEW, S.PARTNER_ACTION_REQUIRED, S.APPROVED, S.ASSOCIATED)
 
 
 def competing_claims(claim: Claim) -> QuerySet[Claim]:
@@ -77,7 +75,7 @@ def supersede_competing(context: StepContext) -> None:
     winner = context.claim
     losers = list(
         competing_claims(winner)
-        .filter(status__in=SUPERSEDABLE_STATUSES)
+        .filter(status__in=Claim.supersedable_statuses())
         .order_by("pk")
         .values_list("pk", "partner__language")
     )

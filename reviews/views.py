@@ -15,7 +15,6 @@ from csp.decorators import csp_replace
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import (
     Http404,
     HttpRequest,
@@ -33,11 +32,11 @@ from django.views.decorators.http import require_POST
 from claims import workflow
 from claims.contributions import ClaimPagePanel
 from claims.documents import serve
-from claims.models import Claim, PoeDocument, is_reviewer
+from claims.models import Claim, Fact, PoeDocument, is_reviewer
 from claims.workflow import TransitionRefused
 from reviews.checklist import checklist_of, save_checklist
-from reviews.claim_page import INPUT_FORMS, PREVIEW_KINDS, REVIEWER_ACTIONS, action_label, verb_label
-from reviews.competing import SUPERSEDABLE_STATUSES, competing_claims
+from reviews.claim_page import INPUT_FORMS, PREVIEW_KINDS, action_label, verb_label
+from reviews.competing import competing_claims
 from reviews.forms import AssignForm, ChecklistForm, CommentForm
 from reviews.sla import overview
 
@@ -95,7 +94,7 @@ def transition(
     decides on a page that no longer shows the claim as it is.
     """
     _require_reviewer(request)
-    if action not in REVIEWER_ACTIONS:
+    if action not in Claim.actions_with(Fact.REVIEWER_BUTTON):
         raise Http404
     claim = _claim(object_id)
     form_class = INPUT_FORMS.get(action)
@@ -116,18 +115,15 @@ def transition(
     if form is not None and not form.is_valid():
         return _transition_form(request, model_admin, claim, action, form)
     details = form.details() if form is not None else {}
-    seen_status = request.POST.get("seen_status", "")
     try:
-        with transaction.atomic():
-            current = (
-                Claim.objects.select_for_update().filter(pk=claim.pk).values_list("status", flat=True).first()
-            )
-            if seen_status and current != seen_status:
-                raise TransitionRefused(
-                    _("Someone changed this claim while you were looking at it: it is now %(status)s.")
-                    % {"status": S(current).label if current in S.values else current}
-                )
-            workflow.transition(claim.pk, action, by=request.user, **details)
+        workflow.transition(
+            claim.pk,
+            action,
+            by=request.user,
+            # An empty seen_status (a form posted without it) asks for no check.
+            expected_status=request.POST.get("seen_status") or None,
+            **details,
+        )
     except TransitionRefused as exc:
         messages.error(request, str(exc))
         return _back(claim.pk)
@@ -151,7 +147,7 @@ def _transition_form(
     if action == "approve":
         # The confirmation names what approving sets off: the consent mail now, and competitors ended.
         extra["supersedes"] = [
-            c for c in competing_claims(claim).order_by("pk") if c.status in SUPERSEDABLE_STATUSES
+            c for c in competing_claims(claim).order_by("pk") if c.status in Claim.supersedable_statuses()
         ]
     return TemplateResponse(
         request,
