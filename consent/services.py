@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 
 from claims import notifications, workflow
 from claims.models import (
-    PROGRAMME_BY_ACTIVITY,
     Claim,
     ClaimEvent,
     Programme,
@@ -98,7 +97,7 @@ def open_consent_request(context: StepContext) -> None:
 
 
 def _handoff_row(context: StepContext) -> dict[str, Any]:
-    programme = PROGRAMME_BY_ACTIVITY[context.claim.activity]
+    programme = context.claim.programme
     return {
         "claim_id": context.claim.pk,
         "programme": programme,
