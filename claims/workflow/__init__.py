@@ -19,7 +19,8 @@ Callers import from `claims.workflow` only. Inside, one module per subject:
 """
 
 from claims.actors import CUSTOMER, SYSTEM
-from claims.workflow.assignment import assign_reviewer, is_lead
+from claims.models import is_lead
+from claims.workflow.assignment import assign_reviewer
 from claims.workflow.drafts import (
     add_comment,
     add_document,
@@ -32,7 +33,6 @@ from claims.workflow.drafts import (
 from claims.workflow.events import actor_kind, record_event
 from claims.workflow.locks import TransitionRefused
 from claims.workflow.registry import (
-    LISTENER_KINDS,
     TRANSITIONS,
     StepContext,
     register_listener,
@@ -47,7 +47,6 @@ from claims.workflow.transitions import DOCUMENT_ACTIONS, MAX_TEXT, allowed_acti
 __all__ = [
     "CUSTOMER",
     "DOCUMENT_ACTIONS",
-    "LISTENER_KINDS",
     "MAX_TEXT",
     "SYSTEM",
     "TRANSITIONS",

@@ -12,13 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from claims.models import LEAD_GROUP, Claim, ClaimEvent, is_reviewer
+from claims.models import Claim, ClaimEvent, is_lead, is_reviewer
 from claims.workflow.events import record_event
 from claims.workflow.locks import TransitionRefused, lock_claim
-
-
-def is_lead(user: Any) -> bool:
-    return is_reviewer(user) and LEAD_GROUP in user._cpor_group_names
 
 
 def assign_reviewer(claim: Claim | int, *, by: Any, to: Any) -> Claim:
@@ -26,11 +22,8 @@ def assign_reviewer(claim: Claim | int, *, by: Any, to: Any) -> Claim:
     _check_assigner(by, to)
     with transaction.atomic():
         locked = lock_claim(claim)
-        if locked.status in (Claim.Status.EDITING, Claim.Status.REJECTED, Claim.Status.ASSOCIATED):
-            raise TransitionRefused(
-                _("A claim that is %(status)s has no reviewer to assign.")
-                % {"status": locked.get_status_display()}
-            )
+        if not locked.is_assignable:
+            raise TransitionRefused(locked.assignment_refusal())
         before = locked.assigned_reviewer.email if locked.assigned_reviewer else None
         after = to.email if to is not None else None
         if before == after:

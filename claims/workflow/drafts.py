@@ -30,8 +30,6 @@ from claims.models import (
     Partner,
     PoeDocument,
     Product,
-    SolutionArea,
-    dispute_window_open,
     is_managing_user,
     membership_of,
 )
@@ -76,10 +74,8 @@ def copy_claim(claim: Claim | int, *, by: Any) -> Claim:
         source = lock_claim(claim)
         _require_manager(source, by)
         lock_partner(source.partner_id)
-        if source.status != Claim.Status.REJECTED or dispute_window_open(source):
-            raise TransitionRefused(
-                _("A new claim can be started from a rejected claim once it can no longer be disputed.")
-            )
+        if not source.may_copy:
+            raise TransitionRefused(source.copy_refusal())
         # The partner's reference names the rejected claim in their CRM; the new draft gets its own.
         fields = {
             name: getattr(source, name) for name in Claim.PARTNER_FIELDS - {"products", "external_reference"}
@@ -145,8 +141,8 @@ def edit_claim(
         for name, value in changes.items():
             if name != "products":
                 setattr(locked, name, value)
-        if locked.solution_area != SolutionArea.BUSINESS_APPLICATIONS and "subscription_id" in allowed:
-            locked.subscription_id = None  # a subscription ID belongs to Business Applications only
+        if not locked.takes_subscription_id and "subscription_id" in allowed:
+            locked.subscription_id = None
         _validate(locked, products if products is not None else list(locked.products.all()))
         locked.save()
         if products is not None:
@@ -163,9 +159,7 @@ def _editable(claim: Claim, changes: Mapping[str, Any]) -> frozenset[str]:
     """The fields the claim's state leaves open, once every one of `changes` is among them."""
     allowed = claim.editable_fields()
     if not allowed:
-        raise TransitionRefused(
-            _("A claim that is %(status)s cannot be edited.") % {"status": claim.get_status_display()}
-        )
+        raise TransitionRefused(claim.edit_refusal())
     refused = sorted(set(changes) - allowed)
     if refused:
         raise TransitionRefused(
@@ -187,8 +181,8 @@ def delete_draft(claim: Claim | int, *, by: Any) -> None:
     with transaction.atomic():
         locked = lock_claim(claim)
         _require_manager(locked, by)
-        if locked.status != Claim.Status.EDITING:
-            raise TransitionRefused(_("Only a draft can be deleted; withdraw a submitted claim instead."))
+        if not locked.may_delete:
+            raise TransitionRefused(locked.delete_refusal())
         stored = [(d.file.storage, d.file.name) for d in locked.documents.all()]
         locked.delete()
         claims_changed([locked.partner_id])
@@ -228,8 +222,8 @@ def remove_document(claim: Claim | int, *, by: Any, document_id: int) -> None:
     with transaction.atomic():
         locked = lock_claim(claim)
         _require_manager(locked, by)
-        if locked.status != Claim.Status.EDITING:
-            raise TransitionRefused(_("Documents can be removed only while the claim is a draft."))
+        if not locked.may_remove_documents:
+            raise TransitionRefused(locked.document_removal_refusal())
         document = locked.documents.filter(pk=document_id).first()
         if document is None:
             raise TransitionRefused(_("That document is not part of this claim."))
@@ -269,14 +263,9 @@ def add_comment(
         kind = actor_kind(by)
         if kind == ClaimEvent.ActorKind.PARTNER:
             _require_manager(locked, by)
-            if locked.status == Claim.Status.EDITING:
-                raise TransitionRefused(_("Comments open once the claim is submitted."))
-            partner_visible = True
-        elif kind == ClaimEvent.ActorKind.REVIEWER:
-            if locked.status == Claim.Status.EDITING:
-                raise TransitionRefused(_("A draft is not in review yet; comment once it is submitted."))
-        else:
-            raise TransitionRefused(_("You are not allowed to comment on this claim."))
+        if not locked.may_comment(kind):
+            raise TransitionRefused(locked.comment_refusal(kind))
+        partner_visible = Claim.comment_partner_visible(kind, asked=partner_visible)
         now = timezone.now()
         comment = Comment.objects.create(
             claim=locked,
@@ -336,14 +325,7 @@ def _validate(claim: Claim, products: list[Product]) -> None:
 
 
 def _check_duplicates(claim: Claim) -> None:
+    """Refuse the claim as saved if it duplicates a live one (the caller's transaction rolls back)."""
     duplicates = list(claim.duplicates()[:3])
     if duplicates:
-        names = ", ".join(f"“{c.name}” (#{c.pk})" for c in duplicates)
-        raise ValidationError(
-            {
-                "products": _(
-                    "You already have a live claim for this customer, activity and product: %(names)s."
-                )
-                % {"names": names}
-            }
-        )
+        raise ValidationError({"products": Claim.duplicate_message(duplicates)})

@@ -37,14 +37,14 @@ from django_fsm import TransitionNotAllowed, can_proceed
 from claims import notifications
 from claims.actors import Actor
 from claims.documents import store_document
-from claims.models import Claim, ClaimEvent, ClaimRuleError, Comment, PoeDocument
+from claims.models import Claim, ClaimEvent, ClaimRuleError, Comment, Fact, PoeDocument
 from claims.workflow.events import actor_kind, claims_changed, field_diff, record_event
 from claims.workflow.locks import TransitionRefused, lock_claim, lock_partner
 from claims.workflow.registry import TRANSITIONS, StepContext, run_steps
 
 MAX_TEXT = 5000  # longest comment or justification
-# Actions that may bring new PoE documents with them.
-DOCUMENT_ACTIONS = frozenset({"resubmit", "dispute"})
+# Actions that may bring new PoE documents with them, as the transitions declare.
+DOCUMENT_ACTIONS = frozenset(Claim.actions_with(Fact.TAKES_DOCUMENTS))
 
 
 def transition(
