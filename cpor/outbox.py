@@ -171,11 +171,6 @@ def enqueue_many(messages: Iterable[Message]) -> list[int]:
     return ids
 
 
-def enqueue(*, kind: str, to: str, language: str, context: Mapping[str, Any]) -> int:
-    (email_id,) = enqueue_many([Message(kind=kind, to=to, language=language, context=context)])
-    return email_id
-
-
 def _schedule_delivery(email_id: int) -> None:
     from cpor.tasks import deliver_email
 
