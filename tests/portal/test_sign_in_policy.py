@@ -1,4 +1,4 @@
-"""One sign-in policy for the portal and the admin (django-axes, `claims.auth`): failures counted in
+"""One sign-in policy for the portal and the admin (django-axes, `accounts.auth`): failures counted in
 the database per canonical address and client IP, and per client IP; the client IP from
 `cpor.client_ip`, trusting X-Forwarded-For only from configured proxies.
 
