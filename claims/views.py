@@ -443,6 +443,13 @@ def _invalid(
     return _claim_page(request, claim, membership, status=400, **{form_name: form})
 
 
+def _seen_status(request: HttpRequest) -> str | None:
+    """The status the claim page showed when the partner acted: its action forms send it, so an
+    action on a claim that moved on since is refused (`expected_status`) instead of applied to a
+    state the partner never saw. None (no check) when a form was posted without it."""
+    return request.POST.get("seen_status") or None
+
+
 def _form_action(
     request: HttpRequest,
     pk: int,
@@ -478,7 +485,9 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         SubmitForm,
         "submit_form",
-        lambda claim, data: workflow.transition(claim.pk, "submit", by=request.user),
+        lambda claim, data: workflow.transition(
+            claim.pk, "submit", by=request.user, expected_status=_seen_status(request)
+        ),
         success=_("Your claim is submitted. Review should start within five business days."),
     )
 
@@ -492,7 +501,12 @@ def resubmit(request: HttpRequest, pk: int) -> HttpResponse:
         ResubmitForm,
         "resubmit_form",
         lambda claim, data: workflow.transition(
-            claim.pk, "resubmit", by=request.user, comment=data["comment"], documents=data["files"]
+            claim.pk,
+            "resubmit",
+            by=request.user,
+            expected_status=_seen_status(request),
+            comment=data["comment"],
+            documents=data["files"],
         ),
         success=_("Your claim is back with the reviewer."),
     )
@@ -507,7 +521,12 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         WithdrawForm,
         "withdraw_form",
         lambda claim, data: workflow.transition(
-            claim.pk, "withdraw", by=request.user, reason=data["reason"], comment=data["comment"]
+            claim.pk,
+            "withdraw",
+            by=request.user,
+            expected_status=_seen_status(request),
+            reason=data["reason"],
+            comment=data["comment"],
         ),
         success=_("The claim is withdrawn."),
     )
@@ -522,7 +541,12 @@ def dispute(request: HttpRequest, pk: int) -> HttpResponse:
         DisputeForm,
         "dispute_form",
         lambda claim, data: workflow.transition(
-            claim.pk, "dispute", by=request.user, justification=data["justification"], documents=data["files"]
+            claim.pk,
+            "dispute",
+            by=request.user,
+            expected_status=_seen_status(request),
+            justification=data["justification"],
+            documents=data["files"],
         ),
         success=_("Your dispute is sent. A review lead answers within five business days."),
     )
