@@ -227,7 +227,7 @@ class ClaimForm(forms.ModelForm):
                 solution_area=area, active=True
             ).order_by("name")
             self.fields["products"].required = True
-        if area != SolutionArea.BUSINESS_APPLICATIONS:
+        if not Claim.area_takes_subscription_id(area):
             self.fields.pop("subscription_id", None)
         for name in NEEDED_TO_SUBMIT:
             if name in self.fields:
@@ -253,8 +253,8 @@ class ClaimForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         instance = self.instance
-        if self.area != SolutionArea.BUSINESS_APPLICATIONS and "subscription_id" not in self.fields:
-            instance.subscription_id = None  # a subscription ID belongs to Business Applications only
+        if not Claim.area_takes_subscription_id(self.area) and "subscription_id" not in self.fields:
+            instance.subscription_id = None  # a value left from another area is not kept
         tenant = cleaned.get("customer_tenant_id", instance.customer_tenant_id)
         activity = cleaned.get("activity", instance.activity)
         products = cleaned.get("products")
@@ -271,7 +271,7 @@ class ClaimForm(forms.ModelForm):
             if self.duplicates:
                 self.add_error(
                     "products" if "products" in self.fields else None,
-                    _("You already have a live claim for this customer, activity and product."),
+                    Claim.duplicate_message(self.duplicates),
                 )
         return cleaned
 
