@@ -19,7 +19,6 @@ Callers import from `claims.workflow` only. Inside, one module per subject:
 """
 
 from claims.actors import CUSTOMER, SYSTEM
-from claims.models import is_lead
 from claims.workflow.assignment import assign_reviewer
 from claims.workflow.drafts import (
     add_comment,
@@ -42,11 +41,10 @@ from claims.workflow.registry import (
 # A test takes its own step back out of the registry through this name.
 from claims.workflow.registry import _steps as _steps
 from claims.workflow.sweeps import send_due_reminders, sweep_due
-from claims.workflow.transitions import DOCUMENT_ACTIONS, MAX_TEXT, allowed_actions, transition
+from claims.workflow.transitions import MAX_TEXT, allowed_actions, transition
 
 __all__ = [
     "CUSTOMER",
-    "DOCUMENT_ACTIONS",
     "MAX_TEXT",
     "SYSTEM",
     "TRANSITIONS",
@@ -61,7 +59,6 @@ __all__ = [
     "create_claim",
     "delete_draft",
     "edit_claim",
-    "is_lead",
     "record_event",
     "register_listener",
     "register_step",
