@@ -92,14 +92,14 @@ def fill(n: int, job: str) -> None:
     run(
         f"""
         INSERT INTO claims_claim (
-            name, partner_id, mpn_id, solution_area, activity, customer_name, customer_domain,
-            customer_tenant_id, customer_contact_name, customer_contact_title, customer_contact_email,
+            name, external_reference, partner_id, mpn_id, solution_area, activity, customer_name,
+            customer_domain, customer_tenant_id, customer_contact_name, customer_contact_title, customer_contact_email,
             customer_contact_language, technical_contact_name, technical_contact_email, technical_contact_phone,
             partner_contact_name, partner_contact_email, partner_contact_phone, work_description, status,
             information_request_reasons, rejection_reason, rejection_sub_reasons, dispute_justification,
             created_at, updated_at, submitted_at, {deadline}{reminder}
         )
-        SELECT 'Sweep claim ' || g, p.id, m.id, 'business_applications',
+        SELECT 'Sweep claim ' || g, '', p.id, m.id, 'business_applications',
                CASE WHEN g % 2 = 0 THEN 'usage' ELSE 'presales' END,
                'Customer ' || g, 'customer' || g || '.example', md5('t' || g)::uuid,
                'Casey', 'CIO', 'casey' || g || '@customer.example', 'en', '', '', '',
