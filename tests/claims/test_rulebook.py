@@ -23,10 +23,12 @@ from claims.models import (
     Claim,
     ClaimEvent,
     Fact,
+    InsufficientPoeSubReason,
     NotDisputable,
     Programme,
     RejectionReason,
     SolutionArea,
+    WithdrawReason,
     group_names,
     is_lead,
     is_reviewer,
@@ -124,6 +126,21 @@ def test_what_may_be_done_to_a_claim_in_each_state(status: str) -> None:
     assert bool(claim.document_removal_refusal()) is not remove
     assert bool(claim.comment_refusal(PARTNER)) is not comment
     assert bool(claim.assignment_refusal()) is not assign
+
+
+@pytest.mark.parametrize("status", list(OFFERS))
+def test_a_claim_may_be_edited_exactly_while_the_partner_holds_it_unreviewed(status: str) -> None:
+    editable = status in (S.EDITING, S.SUBMITTED, S.PARTNER_ACTION_REQUIRED)
+    refusal = in_memory(status).edit_refusal()
+    assert (refusal == "") is editable
+    if not editable:
+        assert refusal == f"A claim that is {S(status).label} cannot be edited."
+
+
+def test_the_sub_reasons_of_a_withdrawal_and_of_a_rejection_come_from_their_own_lists() -> None:
+    assert Claim.sub_reason_choices(RejectionReason.PARTNER_REQUEST) is WithdrawReason
+    for reason in set(RejectionReason) - {RejectionReason.PARTNER_REQUEST}:
+        assert Claim.sub_reason_choices(reason) is InsufficientPoeSubReason
 
 
 def test_a_rejection_still_open_to_dispute_cannot_be_copied_yet() -> None:
