@@ -443,6 +443,10 @@ class Claim(FSMModelMixin, models.Model):
 
     S = Status
     LIVE_STATUSES = frozenset(set(Status) - {Status.REJECTED})
+    # A draft is its partner's alone: reviewers see a claim, its documents and its checklist from
+    # its submission on (`for_reviewers`, `in_review_queue`).
+    # (In the order of `Status`, which the admin's status filter keeps.)
+    REVIEWER_STATUSES = tuple(sorted(set(Status) - {Status.EDITING}, key=list(Status).index))
 
     # Fields a partner may still change after submitting (in `submitted` and
     # `partner_action_required`); in `editing` every partner field is editable.
@@ -791,6 +795,16 @@ class Claim(FSMModelMixin, models.Model):
     @property
     def may_add_documents(self) -> bool:
         return self.status in (self.S.EDITING, self.S.SUBMITTED, self.S.PARTNER_ACTION_REQUIRED)
+
+    @classmethod
+    def for_reviewers(cls, claims: models.QuerySet[Claim] | None = None) -> models.QuerySet[Claim]:
+        """`claims` (every claim by default) as reviewers may see them: without the partners' drafts."""
+        return (cls.objects.all() if claims is None else claims).exclude(status=cls.S.EDITING)
+
+    @property
+    def in_review_queue(self) -> bool:
+        """Reviewers see this claim: it has been submitted (`for_reviewers`)."""
+        return self.status != self.S.EDITING
 
     # -- what a surface may offer outside the state machine ------------------------------------
     # Each question is answered here once; a `*_refusal` gives the words shown when the answer is

@@ -69,7 +69,7 @@ class StatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [(value, label) for value, label in S.choices if value != S.EDITING]
+        return [(status.value, status.label) for status in Claim.REVIEWER_STATUSES]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Claim]) -> QuerySet[Claim]:
         return queryset.filter(status=self.value()) if self.value() else queryset
@@ -258,9 +258,7 @@ class ClaimAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
         return (
-            super()
-            .get_queryset(request)
-            .exclude(status=S.EDITING)
+            Claim.for_reviewers(super().get_queryset(request))
             .annotate(sla_state=sla_state_expression(timezone.now()), is_competing=is_competing())
             .prefetch_related(
                 Prefetch("products", queryset=Product.objects.only("id", "name").order_by("name"))

@@ -41,7 +41,7 @@ def save_checklist(
         locked = Claim.objects.select_for_update().filter(pk=pk).first()
         if locked is None:
             raise TransitionRefused(_("This claim no longer exists."))
-        if locked.status == Claim.Status.EDITING:
+        if not locked.in_review_queue:
             raise TransitionRefused(_("A draft is not in review yet."))
         checklist, created = ReviewChecklist.objects.get_or_create(claim=locked)
         before, before_missing = list(checklist.passed), list(checklist.missing)

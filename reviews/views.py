@@ -59,7 +59,7 @@ def _require_reviewer(request: HttpRequest) -> None:
 def _claim(pk: int) -> Claim:
     """A claim reviewers may see: anything submitted (a partner's draft is the partner's alone)."""
     return get_object_or_404(
-        Claim.objects.exclude(status=S.EDITING).select_related("partner", "mpn", "assigned_reviewer"), pk=pk
+        Claim.for_reviewers().select_related("partner", "mpn", "assigned_reviewer"), pk=pk
     )
 
 
@@ -285,7 +285,9 @@ def document(
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     doc = get_object_or_404(
-        PoeDocument.objects.exclude(claim__status=S.EDITING), pk=document_id, claim_id=object_id
+        PoeDocument.objects.filter(claim__status__in=Claim.REVIEWER_STATUSES),
+        pk=document_id,
+        claim_id=object_id,
     )
     inline = request.GET.get("inline") == "1" and doc.kind in PREVIEW_KINDS
     return serve(doc, inline=inline)

@@ -137,6 +137,27 @@ def test_a_claim_may_be_edited_exactly_while_the_partner_holds_it_unreviewed(sta
         assert refusal == f"A claim that is {S(status).label} cannot be edited."
 
 
+@pytest.mark.django_db
+def test_reviewers_see_every_claim_but_the_partners_drafts() -> None:
+    partner = PartnerFactory()
+    user = partner_user(partner)
+    kept_draft = draft(partner, by=user)
+    submitted = claim_in(S.SUBMITTED, partner=partner)
+    assert list(Claim.for_reviewers()) == [submitted]
+    assert list(Claim.for_reviewers(Claim.objects.filter(pk=kept_draft.pk))) == []
+    assert not kept_draft.in_review_queue and submitted.in_review_queue
+    # The admin's status filter offers the same states, in the order the statuses are declared.
+    assert [str(s) for s in Claim.REVIEWER_STATUSES] == [
+        "submitted",
+        "under_review",
+        "partner_action_required",
+        "approved",
+        "associated",
+        "rejected",
+        "disputed",
+    ]
+
+
 def test_the_sub_reasons_of_a_withdrawal_and_of_a_rejection_come_from_their_own_lists() -> None:
     assert Claim.sub_reason_choices(RejectionReason.PARTNER_REQUEST) is WithdrawReason
     for reason in set(RejectionReason) - {RejectionReason.PARTNER_REQUEST}:
