@@ -25,7 +25,6 @@ from claims import notifications, workflow
 from claims.models import (
     Claim,
     ClaimEvent,
-    Programme,
     RejectionReason,
     consent_window_open,
     is_reviewer,
@@ -97,11 +96,12 @@ def open_consent_request(context: StepContext) -> None:
 
 
 def _handoff_row(context: StepContext) -> dict[str, Any]:
+    # An association has an activity (submitting needs one), so it has a programme.
     programme = context.claim.programme
     return {
         "claim_id": context.claim.pk,
         "programme": programme,
-        "payment_eligible": programme != Programme.BUSINESS_INFLUENCER,
+        "payment_eligible": programme is not None and programme.pays_incentives,
         "queued_at": context.now,
     }
 
