@@ -9,6 +9,8 @@ from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 from pydantic import BaseModel, Field
 
+from claims.models import Claim
+
 
 class ApiJSONEncoder(NinjaJSONEncoder):
     """Times to the microsecond, UTC as Z, as pydantic writes them: answers rendered by ninja (most
@@ -31,6 +33,8 @@ def api_time(value: dt.datetime | None) -> str | None:
 
 ACTIONS = ("submit", "resubmit", "withdraw", "dispute")
 Action = Literal["submit", "resubmit", "withdraw", "dispute"]
+# The claim's statuses, read from the state machine so the schema cannot drift from it.
+ClaimStatus = Literal[tuple(Claim.Status.values)]  # type: ignore[valid-type]
 
 
 # The claim's output models are plain pydantic models: ninja's Schema wraps each value it reads in a
@@ -152,6 +156,11 @@ class ActionIn(Schema):
     comment: str | None = Field(None, description="resubmit, withdraw: a comment to the reviewer")
     reason: str | None = Field(None, description="withdraw: wrong_mpn, wrong_activity or no_longer_working")
     justification: str | None = Field(None, description="dispute: the business justification")
+    expected_status: ClaimStatus | None = Field(
+        None,
+        description="any action: the status your copy of the claim shows; when the claim has moved on "
+        "since, the action is refused (409 transition_refused) and nothing changes",
+    )
 
 
 class CommentIn(Schema):

@@ -590,7 +590,8 @@ def _action_input(request: HttpRequest, action: str) -> tuple[dict[str, Any], li
         raise validation_problem(errors) from None
     given = payload.model_dump(exclude_none=True)
     _refuse_nul(given)
-    extra = sorted(set(given) - set(ACTION_DETAILS[action]))
+    # `expected_status` goes with any action: the one path refuses it on a claim that moved on.
+    extra = sorted(set(given) - set(ACTION_DETAILS[action]) - {"expected_status"})
     if extra:
         raise validation_problem({name: [_("Not used by this action.")] for name in extra})
     if uploads and action not in Claim.actions_with(Fact.TAKES_DOCUMENTS):

@@ -122,3 +122,35 @@ def test_the_schema_offers_json_and_multipart_for_actions(api: ApiClient) -> Non
     body = schema["paths"]["/api/v1/claims/{claim_id}/actions/{action}"]["post"]["requestBody"]
     assert set(body["content"]) == {"application/json", "multipart/form-data"}
     assert body["content"]["multipart/form-data"]["schema"]["properties"]["file"]["type"] == "array"
+
+
+def test_an_action_on_a_claim_that_moved_on_is_refused_with_the_status_it_has_now(
+    api: ApiClient, admin: Any
+) -> None:
+    submitted = claim_in("submitted", by=admin)
+    # The CRM's copy still shows the draft it filed: withdrawing from that copy is refused.
+    stale = api.post(
+        f"/claims/{submitted.pk}/actions/withdraw", {"reason": "wrong_mpn", "expected_status": "editing"}
+    )
+    body = assert_problem(stale, 409, "transition_refused")
+    assert "Someone changed this claim while you were looking at it: it is now Submitted." == body["detail"]
+    submitted.refresh_from_db()
+    assert submitted.status == "submitted"
+    # With the status the claim has, the same action goes through; multipart carries it too.
+    current = multipart(
+        api,
+        f"/claims/{submitted.pk}/actions/withdraw",
+        {"reason": "wrong_mpn", "expected_status": "submitted"},
+    )
+    assert current.status_code == 200 and current.json()["status"] == "rejected"
+
+
+def test_an_unknown_expected_status_is_a_validation_problem(api: ApiClient, admin: Any) -> None:
+    submitted = claim_in("submitted", by=admin)
+    response = api.post(
+        f"/claims/{submitted.pk}/actions/withdraw", {"reason": "wrong_mpn", "expected_status": "gone"}
+    )
+    body = assert_problem(response, 422, "validation_error")
+    assert "expected_status" in body["errors"]
+    submitted.refresh_from_db()
+    assert submitted.status == "submitted"
