@@ -60,8 +60,18 @@ def register_step(action: str, step: Step, *, for_many: StepMany | None = None) 
     """
     if action not in TRANSITIONS:
         raise ValueError(f"unknown transition {action!r}")
-    if all(registered.one is not step for registered in _steps[action]):
-        _steps[action].append(_Registered(step, for_many))
+    _add(_steps[action], _Registered(step, for_many))
+
+
+def _add(registry: list[_Registered], new: _Registered) -> None:
+    """Register `new` once: the same function again (equal, as a bound method is) changes nothing;
+    the same function with another batch form is a mistake, said at start-up."""
+    for registered in registry:
+        if registered.one == new.one:
+            if registered.many != new.many:
+                raise ValueError(f"{new.one!r} is already registered with another for_many")
+            return
+    registry.append(new)
 
 
 def run_steps(context: StepContext) -> None:
@@ -95,8 +105,7 @@ def register_listener(
     """
     if kind not in LISTENER_KINDS:
         raise ValueError(f"unknown change kind {kind!r}")
-    if all(registered.one is not listener for registered in _listeners[kind]):
-        _listeners[kind].append(_Registered(listener, for_many))
+    _add(_listeners[kind], _Registered(listener, for_many))
 
 
 def tell_listeners(kind: str, **change: Any) -> None:
