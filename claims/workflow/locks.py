@@ -1,8 +1,8 @@
 """How every write begins: lock the rows it depends on, or refuse.
 
 Each change to a claim runs in one transaction that first locks the claim's row, so two people
-acting at once are served one after the other and the second sees what the first did. Creating or
-editing a claim, or bringing one back to life, also locks its partner's row: that serializes the
+acting at once are served one after the other and the second sees what the first did. Creating,
+copying or editing a claim, or bringing one back to life, also locks its partner's row: that serializes the
 partner's changes with each other, so two at once cannot both pass the duplicate rule.
 
 `TransitionRefused` is how any workflow function says no; it lives here because the first refusal

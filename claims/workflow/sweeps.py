@@ -3,8 +3,9 @@
 A sweep (expiring claims past their partner deadline, closing consent windows) moves every due
 claim through a system transition. It checks each claim exactly as the one path does, by calling
 the same transition method, but loads, writes and records a whole batch with a constant number of
-statements: one SELECT of the columns the transitions read, one UPDATE, one INSERT of events, the
-steps' batch forms, one INSERT of outbox rows. tests/claims/test_sweep_equivalence.py holds the
+statements: one SELECT of the columns the transitions read (and one each for the batch's partners
+and their managers' addresses), one UPDATE, one INSERT of events, the steps' batch forms, one INSERT
+of outbox rows. tests/claims/test_sweep_equivalence.py holds the
 result equal to the one path's, column for column, event for event, mail for mail.
 
 This module is the performance code kept apart from the file everyone reads: it builds claim
