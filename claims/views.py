@@ -477,17 +477,38 @@ def _form_action(
     )
 
 
-@login_required
-@require_POST
-def submit(request: HttpRequest, pk: int) -> HttpResponse:
+def _transition_action(
+    request: HttpRequest,
+    pk: int,
+    action: str,
+    form_class: type[Any],
+    details: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    success: str,
+) -> HttpResponse:
+    """A claim-page transition: its form's `details` go through the one path, guarded by the status
+    the page showed (`_seen_status`)."""
     return _form_action(
         request,
         pk,
-        SubmitForm,
-        "submit_form",
+        form_class,
+        f"{action}_form",
         lambda claim, data: workflow.transition(
-            claim.pk, "submit", by=request.user, expected_status=_seen_status(request)
+            claim.pk, action, by=request.user, expected_status=_seen_status(request), **details(data)
         ),
+        success=success,
+    )
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _transition_action(
+        request,
+        pk,
+        "submit",
+        SubmitForm,
+        lambda data: {},
         success=_("Your claim is submitted. Review should start within five business days."),
     )
 
@@ -495,19 +516,12 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def resubmit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _form_action(
+    return _transition_action(
         request,
         pk,
+        "resubmit",
         ResubmitForm,
-        "resubmit_form",
-        lambda claim, data: workflow.transition(
-            claim.pk,
-            "resubmit",
-            by=request.user,
-            expected_status=_seen_status(request),
-            comment=data["comment"],
-            documents=data["files"],
-        ),
+        lambda data: {"comment": data["comment"], "documents": data["files"]},
         success=_("Your claim is back with the reviewer."),
     )
 
@@ -515,19 +529,12 @@ def resubmit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    return _form_action(
+    return _transition_action(
         request,
         pk,
+        "withdraw",
         WithdrawForm,
-        "withdraw_form",
-        lambda claim, data: workflow.transition(
-            claim.pk,
-            "withdraw",
-            by=request.user,
-            expected_status=_seen_status(request),
-            reason=data["reason"],
-            comment=data["comment"],
-        ),
+        lambda data: {"reason": data["reason"], "comment": data["comment"]},
         success=_("The claim is withdrawn."),
     )
 
@@ -535,19 +542,12 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def dispute(request: HttpRequest, pk: int) -> HttpResponse:
-    return _form_action(
+    return _transition_action(
         request,
         pk,
+        "dispute",
         DisputeForm,
-        "dispute_form",
-        lambda claim, data: workflow.transition(
-            claim.pk,
-            "dispute",
-            by=request.user,
-            expected_status=_seen_status(request),
-            justification=data["justification"],
-            documents=data["files"],
-        ),
+        lambda data: {"justification": data["justification"], "documents": data["files"]},
         success=_("Your dispute is sent. A review lead answers within five business days."),
     )
 
