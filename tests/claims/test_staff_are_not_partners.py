@@ -3,24 +3,16 @@ membership, so it can neither act for a partner in the workflow nor open the par
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from claims import workflow
 from claims.models import Membership, membership_of
 from claims.workflow import TransitionRefused
 from tests.factories import draft, reviewer
+from tests.portal.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_a_staff_account_is_never_a_partner_user() -> None:

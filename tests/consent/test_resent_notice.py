@@ -3,11 +3,8 @@ and the contact who denies through it gets the confirmation, in their own langua
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 
 from claims.models import Claim, ClaimEvent
@@ -15,15 +12,10 @@ from consent import services
 from cpor import outbox
 from cpor.models import OutboundEmail
 from tests.factories import claim_in, manager_of, reviewer
+from tests.portal.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 S = Claim.Status
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_a_reviewer_resending_to_another_contact_does_not_show_it_to_the_partner() -> None:

@@ -3,20 +3,12 @@ dashboard alike, before any filter reaches the database."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from django.test import Client
 
 from tests.factories import draft, partner_user, reviewer
+from tests.portal.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("query", ["status=x%00", "product=x%00", "solution_area__exact=x%00", "q=%00"])

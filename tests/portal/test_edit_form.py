@@ -5,23 +5,16 @@ the page, never a 500."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from claims.models import Claim, ClaimEvent, Product, Tenant, TenantDomain
 from tests.factories import claim_in, draft, manager_of
+from tests.portal.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 S = Claim.Status
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_switching_a_draft_to_microsoft_365_drops_its_subscription_instead_of_failing() -> None:

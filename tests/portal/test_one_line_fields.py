@@ -12,21 +12,12 @@ from django.test import Client
 from django.urls import reverse
 
 from claims import workflow
-from claims.models import Claim, ClaimEvent, MpnId, PoeDocument
-from cpor.models import OutboundEmail
+from claims.models import Claim, MpnId
 from tests.factories import claim_in
+from tests.portal.test_active_pdfs import state
 from tests.portal.test_new_claim import form_data
 
 pytestmark = pytest.mark.django_db
-
-
-def state() -> tuple[Any, ...]:
-    return (
-        list(Claim.objects.order_by("pk").values()),
-        list(ClaimEvent.objects.order_by("pk").values_list("pk", flat=True)),
-        list(PoeDocument.objects.order_by("pk").values_list("pk", flat=True)),
-        list(OutboundEmail.objects.order_by("pk").values_list("pk", flat=True)),
-    )
 
 
 BREAKS = ["Northwind\r\nBcc: eve@evil.example", "Northwind\nTraders", "Nina\rNorth", "Tab\there", "x\u2028y"]
