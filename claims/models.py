@@ -8,6 +8,7 @@ that checks permission and conditions, saves, and writes history and mail.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 import uuid
@@ -956,7 +957,10 @@ class Claim(FSMModelMixin, models.Model):
         field = cls._meta.get_field("status")
         return dict(sorted((t.name, dict(t.custom)) for t in field.get_all_transitions(cls)))
 
+    # The state machine is fixed once the class is built: each answer below is read from it once
+    # per process, not on every request or row that asks.
     @classmethod
+    @functools.cache
     def actions_with(cls, fact: str) -> tuple[str, ...]:
         """The transitions that carry `fact` (a `Fact` name), ordered by its value: a number is a
         place (`Fact.REVIEWER_BUTTON`); among equal values (True), by name."""
@@ -964,6 +968,7 @@ class Claim(FSMModelMixin, models.Model):
         return tuple(name for _, name in sorted(carrying, key=lambda pair: int(pair[0])))
 
     @classmethod
+    @functools.cache
     def sources_of(cls, action: str) -> tuple[str, ...]:
         """The states `action` starts from, in the order of `Claim.Status`."""
         field = cls._meta.get_field("status")
