@@ -289,6 +289,7 @@ class RejectionReason(models.TextChoices):
     INSUFFICIENT_POE = "insufficient_poe", _("Insufficient proof of execution")
     NO_PARTNER_RESPONSE = "no_partner_response", _("No partner response")
     SUPERSEDED = "superseded", _("Superseded by another partner's association")
+    CUSTOMER_REQUEST = "customer_request", _("Ended at the customer's request")
 
 
 class InsufficientPoeSubReason(models.TextChoices):
@@ -413,6 +414,15 @@ def reviewer(claim: Claim, user: Any) -> bool:
 def dispute_decider(claim: Claim, user: Any) -> bool:
     """A review lead decides a dispute, and never the one who rejected the claim (separation of duties)."""
     return is_lead(user) and user.pk != claim.rejected_by_id
+
+
+def review_lead(claim: Claim, user: Any) -> bool:
+    return is_lead(user)
+
+
+@refusal(_("The customer has not asked to end this association."))
+def end_requested(claim: Claim) -> bool:
+    return claim.end_requests.filter(outcome=AssociationEndRequest.Outcome.PENDING).exists()
 
 
 def customer(claim: Claim, user: Any) -> bool:
@@ -1169,6 +1179,20 @@ class Claim(FSMModelMixin, models.Model):
         _require_text(comment, _("Write a comment telling the partner why the rejection stands."))
         self._set_deadline(None)
 
+    @transition(
+        status,
+        source=S.ASSOCIATED,
+        target=S.REJECTED,
+        conditions=[end_requested],
+        permission=review_lead,
+        custom={Fact.REVIEWER_BUTTON: 7},
+    )
+    def end_association(self, *, by: Any, now: dt.datetime, comment: str = "") -> None:
+        """A review lead ends an association the customer asked to end after its opt-out window."""
+        _require_text(comment, _("Write a comment telling the partner why the association ends."))
+        self._rejected(RejectionReason.CUSTOMER_REQUEST, [], disputable_from=now)
+        self.rejected_by = by
+
     def _rejected(self, reason: str, sub_reasons: list[str], *, disputable_from: dt.datetime | None) -> None:
         self.rejected_by = None
         self.rejection_reason = reason
@@ -1283,6 +1307,10 @@ class ClaimEvent(models.Model):
         DISPUTE = "dispute", _("Rejection disputed")
         REOPEN = "reopen", _("Dispute accepted, review reopened")
         UPHOLD_REJECTION = "uphold_rejection", _("Rejection upheld")
+        END_ASSOCIATION = "end_association", _("Association ended at the customer's request")
+        WORKLOADS_DECLINED = "workloads_declined", _("Customer declined some workloads")
+        END_REQUESTED = "end_requested", _("Customer asked to end the association")
+        END_REQUEST_DECLINED = "end_request_declined", _("Request to end the association declined")
 
     # Every index here is written for each of the many events a beat sweep appends, so there are
     # only the ones reads need: a claim's history (claim, time), the event list newest first (id),
@@ -1350,3 +1378,49 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment by {self.author_kind} on claim {self.claim_id}"
+
+
+class AssociationEndRequest(models.Model):
+    """A customer's request, after the opt-out window, to end an association; a review lead decides
+    (granted: `end_association`; declined: the customer is told why). One pending per claim."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Waiting for a review lead")
+        GRANTED = "granted", _("Association ended")
+        DECLINED = "declined", _("Request declined")
+
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="end_requests", verbose_name=_("claim")
+    )
+    requested_by_email = models.EmailField(_("requested by"))
+    language = models.CharField(_("language"), max_length=8, default="en")
+    reason = models.TextField(_("customer's reason"), max_length=2000)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decision_note = models.TextField(_("decision note"), blank=True, max_length=5000)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("request to end an association")
+        verbose_name_plural = _("requests to end an association")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim"],
+                condition=models.Q(outcome="pending"),
+                name="one_pending_end_request_per_claim",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return _("Request to end the association of claim #%(pk)s") % {"pk": self.claim_id}

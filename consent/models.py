@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from claims.models import Claim, Programme
+from claims.models import Claim, Product, Programme, Tenant
 from cpor.models import OutboundEmail
 
 TOKEN_BYTES = 32  # 256 bits of randomness; only the SHA-256 of the token is stored
@@ -82,6 +82,9 @@ class AssessmentHandoff(models.Model):
         ),
     )
     queued_at = models.DateTimeField(_("queued"), default=timezone.now, db_index=True)
+    # The workloads queued: the claim's products when the window closed, after any the customer
+    # declined (empty on rows queued before workloads could be declined: then all of the claim's).
+    products = models.ManyToManyField(Product, blank=True, related_name="+", verbose_name=_("products"))
 
     class Meta:
         verbose_name = _("assessment hand-off")
@@ -89,3 +92,28 @@ class AssessmentHandoff(models.Model):
 
     def __str__(self) -> str:
         return f"Claim {self.claim_id} queued for {self.get_programme_display()}"
+
+
+class CustomerSignInLink(models.Model):
+    """A single-use sign-in link to the customer portal, mailed to an address at a verified domain
+    of a registered tenant. Only the SHA-256 of the link is stored, minted when the mail is sent."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    email = models.EmailField(_("email"))
+    language = models.CharField(_("language"), max_length=8, default="en")
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now)
+    expires_at = models.DateTimeField(_("link expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    email_message = models.ForeignKey(
+        OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("email")
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("customer sign-in link")
+        verbose_name_plural = _("customer sign-in links")
+        indexes = [models.Index(fields=["expires_at"], name="signin_link_expiry_idx")]
+
+    def __str__(self) -> str:
+        return _("Sign-in link for %(email)s") % {"email": self.email}

@@ -47,6 +47,7 @@ EVENT_TYPES: list[tuple[str, Any]] = [
     ("claim.dispute_decided", _("Dispute decided")),
     ("claim.withdrawn", _("Claim withdrawn")),
     ("claim.superseded", _("Claim superseded")),
+    ("claim.association_ended", _("Association ended at the customer's request")),
     ("claim.comment_added", _("Reviewer comment added")),
     ("claim.reminder", _("Response reminder")),
 ]
@@ -71,6 +72,7 @@ ACTION_EVENT: dict[str, str] = {
     "uphold_rejection": "claim.dispute_decided",
     "withdraw": "claim.withdrawn",
     "supersede": "claim.superseded",
+    "end_association": "claim.association_ended",
 }
 DISPUTE_DECISIONS = {"reopen": "reopened", "uphold_rejection": "rejection_upheld"}
 # More deliveries than this in one transaction go to one re-drive run instead of a task each.

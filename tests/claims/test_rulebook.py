@@ -71,6 +71,7 @@ def test_the_reviewer_buttons_come_in_the_order_the_reviewer_works() -> None:
         "reject",
         "reopen",
         "uphold_rejection",
+        "end_association",
     )
 
 

@@ -27,6 +27,7 @@ WHO = {
     "partner_manager": "partner (a managing user)",
     "reviewer": "reviewer",
     "dispute_decider": "review lead other than the reviewer who rejected",
+    "review_lead": "review lead",
     "customer": "customer",
     "system": "system (beat job or workflow)",
 }
