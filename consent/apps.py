@@ -22,6 +22,7 @@ class ConsentConfig(AppConfig):
         )
         register_step("withdraw", services.cancel_handoff)
         register_step("supersede", services.cancel_handoff)
+        register_step("end_association", services.cancel_handoff)
 
         # The notices and the resend form on the reviewer's claim page (reviews renders them).
         register_claim_page_panel(claim_page.PANEL)
