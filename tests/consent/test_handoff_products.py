@@ -1,0 +1,68 @@
+"""The assessment hand-off queues the workloads the claim holds when its window closes: all of them
+after a full association, only the rest after the customer declined some; a review lead ending the
+association takes it off the queue; and a sweep batch queues its products in a fixed number of
+queries, however many claims it moves."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from claims import workflow
+from claims.models import Claim
+from consent.models import AssessmentHandoff
+from consent.tasks import close_consent_windows
+from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
+
+pytestmark = pytest.mark.django_db
+S = Claim.Status
+TWO = ("d365-sales", "power-bi")
+
+
+def queued_codes(claim: Claim) -> list[str]:
+    return sorted(AssessmentHandoff.objects.get(claim=claim).products.values_list("code", flat=True))
+
+
+def close_windows() -> int:
+    with time_machine.travel(timezone.now() + dt.timedelta(days=8)):
+        return close_consent_windows()
+
+
+def test_a_full_association_queues_every_workload_of_the_claim() -> None:
+    claim = claim_in(S.APPROVED, products=TWO)
+    assert close_windows() == 1
+    assert queued_codes(claim) == sorted(TWO)
+
+
+def test_the_one_path_queues_the_workloads_too() -> None:
+    claim = claim_in(S.APPROVED, products=TWO)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=8)):
+        workflow.transition(claim, "close_consent_window", by=workflow.SYSTEM)
+    assert queued_codes(claim) == sorted(TWO)
+
+
+def _sweep_queries(count: int) -> tuple[int, int]:
+    """Close `count` windows: (queries on the hand-off tables, products queued)."""
+    partner = PartnerFactory()
+    manager, rita = partner_user(partner), reviewer()
+    for _ in range(count):
+        claim_in(S.APPROVED, partner=partner, by=manager, review_by=rita, products=TWO)
+    with CaptureQueriesContext(connection) as queries:
+        assert close_windows() == count
+    handoff_queries = sum("consent_assessmenthandoff" in q["sql"] for q in queries.captured_queries)
+    return handoff_queries, AssessmentHandoff.products.through.objects.count()
+
+
+def test_a_sweep_queues_the_products_of_one_claim_or_five_in_the_same_queries() -> None:
+    one, queued_one = _sweep_queries(1)
+    assert queued_one == 2
+    AssessmentHandoff.objects.all().delete()
+    Claim.objects.filter(status=S.ASSOCIATED).delete()
+    five, queued_five = _sweep_queries(5)
+    assert queued_five == 10
+    assert five == one
