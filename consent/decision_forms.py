@@ -1,0 +1,130 @@
+"""The customer's two decisions as forms: decline all or some of a claim's workloads during the
+opt-out window, and ask the review team to end an association after it.
+
+Both forms only read and check what was posted; the change itself is the workflow's
+(`claims.workflow.decline_workloads`, `request_end_association`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from claims.models import AssociationEndRequest, Claim, Product
+
+REASON_LIMIT = 2000
+
+
+def _plain_text(value: str) -> str:
+    if any(ord(ch) < 32 and ch not in "\t\r\n" for ch in value):
+        raise forms.ValidationError(_("Remove the control characters from your text."))
+    return value.strip()
+
+
+class DeclineForm(forms.Form):
+    """Which of the claim's workloads the customer declines.
+
+    `scope` is the choice made: "all" declines every workload (the claim is rejected), "chosen"
+    only the ticked ones. A post that names no scope declines the ticked workloads; with
+    `empty_means_all` (the consent link, whose earlier pages post no workload field at all) one that
+    names neither declines everything, as it always did.
+    """
+
+    SCOPES = (("all", _("The whole association")), ("chosen", _("Only the workloads I choose")))
+
+    scope = forms.ChoiceField(
+        choices=SCOPES,
+        required=False,
+        error_messages={"invalid_choice": _("Choose the whole association or only some workloads.")},
+    )
+    products = forms.ModelMultipleChoiceField(
+        queryset=Product.objects.none(),
+        required=False,
+        error_messages={
+            "invalid_choice": _(
+                "That workload is not part of this association. Reload the page and try again."
+            ),
+            "invalid_pk_value": _(
+                "That workload is not part of this association. Reload the page and try again."
+            ),
+            "invalid_list": _("Choose workloads from the list."),
+        },
+    )
+    reason = forms.CharField(required=False, max_length=REASON_LIMIT)
+    seen_status = forms.CharField(required=False, max_length=32)
+
+    def __init__(self, *args: Any, claim: Claim, empty_means_all: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.claim = claim
+        self.empty_means_all = empty_means_all
+        self.fields["products"].queryset = claim.products.all()
+
+    def clean_reason(self) -> str:
+        return _plain_text(self.cleaned_data["reason"])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        scope = cleaned.get("scope") or ""
+        chosen = list(cleaned.get("products") or [])
+        if not scope:
+            named_products = "products" in self.data
+            scope = "chosen" if named_products or not self.empty_means_all else "all"
+        held = list(self.claim.products.all())
+        if scope == "all" and chosen and len(chosen) < len(held):
+            # Ticked boxes under "the whole association" are a contradiction, not a choice: asking
+            # keeps a customer from declining everything when they meant only some.
+            self.add_error(
+                "products",
+                _(
+                    "You ticked some workloads but chose the whole association. Choose “Only the "
+                    "workloads I choose” to keep the others, or untick them to decline everything."
+                ),
+            )
+        elif scope == "all":
+            cleaned["declined"] = held
+        elif chosen:
+            cleaned["declined"] = chosen
+        else:
+            self.add_error(
+                "products",
+                _("Choose at least one workload to decline, or decline the whole association."),
+            )
+        return cleaned
+
+    @property
+    def expected_status(self) -> str | None:
+        return self.cleaned_data.get("seen_status") or None
+
+
+class EndRequestForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why should this association end?"),
+        max_length=REASON_LIMIT,
+        error_messages={"required": _("Tell the review team why this association should end.")},
+    )
+
+    def clean_reason(self) -> str:
+        reason = _plain_text(self.cleaned_data["reason"])
+        if not reason:
+            raise forms.ValidationError(_("Tell the review team why this association should end."))
+        return reason
+
+
+def pending_end_request(claim: Claim) -> AssociationEndRequest | None:
+    return claim.end_requests.filter(outcome=AssociationEndRequest.Outcome.PENDING).first()
+
+
+def decision_context(claim: Claim) -> dict[str, Any]:
+    """What the decision includes (`consent/portal/_decline_form.html`, `_end_request_form.html`)
+    read, for the association page: unbound forms and the pending end request, if any."""
+    return {
+        "decline_form": DeclineForm(claim=claim),
+        "end_request_form": EndRequestForm(),
+        "pending_end_request": pending_end_request(claim)
+        if claim.status == Claim.Status.ASSOCIATED
+        else None,
+    }
