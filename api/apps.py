@@ -15,3 +15,6 @@ class ApiConfig(AppConfig):
             register_step(action, events.transition_step, for_many=events.transition_step_many)
         register_listener("comment", events.comment_added)
         register_listener("reminder", events.reminder_sent, for_many=events.reminders_sent_many)
+        register_listener("workloads_declined", events.workloads_declined)
+        register_listener("end_requested", events.end_requested)
+        register_listener("end_request_declined", events.end_request_declined)

@@ -82,10 +82,19 @@ MAIL_KINDS: dict[str, str] = {
     "consent_denied_customer": gettext_noop("Confirmation of the decline, to the customer"),
     "sent_for_assessment": gettext_noop("Sent for incentive assessment"),
     "dispute_reopened": gettext_noop("Dispute accepted, review reopened"),
+    "workloads_declined_partner": gettext_noop("The customer declined some workloads"),
+    "end_requested_leads": gettext_noop("The customer's request to end, to the review leads"),
+    "end_requested_partner": gettext_noop("The customer asked to end the association"),
+    "end_request_declined_customer": gettext_noop("The request to end was declined, to the customer"),
+    "end_request_declined_partner": gettext_noop("The customer's request to end was declined"),
+    "end_request_granted_customer": gettext_noop("The association ended, to the customer"),
 }
 
 # Decisions only a review lead makes (separation of duties on disputes).
-LEAD_DECISIONS = frozenset({"reopen", "uphold_rejection", "end_association"})
+LEAD_DECISIONS = frozenset({"reopen", "uphold_rejection", "end_association", "end_request_declined"})
+# The `via` channel of the customer's own decisions (claims.workflow.customer.CUSTOMER_CHANNEL):
+# it holds the customer's address, which reviewers see and partners do not.
+CUSTOMER_CHANNEL = "customer"
 
 
 def lead_flag(user_column: str) -> Exists:
@@ -172,6 +181,13 @@ def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: b
     via = diff.get("via")
     if isinstance(via, dict) and via.get("channel") == "api":
         who = _("%(who)s via API (key “%(key)s”)") % {"who": who, "key": via.get("key", "")}
+    elif (
+        isinstance(via, dict)
+        and via.get("channel") == CUSTOMER_CHANNEL
+        and reviewer_view
+        and via.get("email")
+    ):
+        who = f"{who} · {via['email']}"
     return HistoryEntry(
         at=event.created_at,
         who=who,

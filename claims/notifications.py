@@ -22,11 +22,13 @@ from django.urls import NoReverseMatch, reverse
 
 from claims.models import (
     LEAD_GROUP,
+    AssociationEndRequest,
     Claim,
     ClaimEvent,
     Comment,
     InformationRequestReason,
     Membership,
+    Product,
     RejectionReason,
     choice_labels,
 )
@@ -49,6 +51,15 @@ class Planned:
 
 def claim_url(claim_id: int) -> str:
     return f"{settings.SITE_URL}/claims/{claim_id}/"
+
+
+def customer_association_url(claim_id: int) -> str:
+    """The claim on the customer portal (consent's URL, reversed by name: claims imports no app)."""
+    try:
+        path = reverse("consent:customer_association", args=[claim_id])
+    except NoReverseMatch:  # the portal is not mounted (a test URLconf): its conventional path
+        path = f"/customer/associations/{claim_id}/"
+    return f"{settings.SITE_URL}{path}"
 
 
 def admin_url(claim_id: int) -> str:
@@ -105,6 +116,14 @@ def reviewers(claim: Claim) -> Recipients:
         .distinct()
     )
     return [(email, settings.LANGUAGE_CODE) for email in leads]
+
+
+def review_leads() -> Recipients:
+    """Every active review lead, whoever is assigned: the people who decide a customer's request to
+    end an association."""
+    users = get_user_model().objects.filter(is_active=True, is_staff=True, groups__name=LEAD_GROUP)
+    emails = users.exclude(email="").order_by("email").values_list("email", flat=True).distinct()
+    return [(email, settings.LANGUAGE_CODE) for email in emails]
 
 
 def dispute_deciders(claim: Claim) -> Recipients:
@@ -177,7 +196,7 @@ def plan(
         return [
             Planned(claim, "claim_approved", people(), context={"window_ends": claim.consent_window_ends_at})
         ]
-    if action in ("reject", "expire", "supersede", "uphold_rejection"):
+    if action in ("reject", "expire", "supersede", "uphold_rejection", "end_association"):
         return [
             Planned(
                 claim,
@@ -273,6 +292,82 @@ def after_comment(claim: Claim, comment: Comment, *, now: dt.datetime) -> None:
         send(claim, "partner_comment", partner_people(claim), now=now, comment=comment.body)
 
 
+# -- the customer's decisions (claims.workflow.customer) ----------------------------------------------
+
+
+def after_workloads_declined(
+    claim: Claim, *, declined: list[str], remaining: list[str], reason: str, now: dt.datetime
+) -> None:
+    """The partner: which workloads the customer declined, which remain, and that nothing else is needed."""
+    send(
+        claim,
+        "workloads_declined_partner",
+        partner_people(claim),
+        now=now,
+        declined_codes=declined,
+        remaining_codes=remaining,
+        comment=reason,
+    )
+
+
+def after_end_requested(claim: Claim, request: AssociationEndRequest, *, now: dt.datetime) -> None:
+    """The review leads: a request to decide (who asked, why, the admin link); the partner: that the
+    customer asked, why, and that a review lead decides."""
+    write(
+        [
+            Planned(
+                claim,
+                "end_requested_leads",
+                review_leads(),
+                partner_visible=False,
+                context={"comment": request.reason, "customer_email": request.requested_by_email},
+            ),
+            Planned(
+                claim, "end_requested_partner", partner_people(claim), context={"comment": request.reason}
+            ),
+        ],
+        now=now,
+    )
+
+
+def after_end_request_declined(claim: Claim, request: AssociationEndRequest, *, now: dt.datetime) -> None:
+    """The customer who asked: the request is declined, and the lead's reason (in their language);
+    the partner, which was told of the request: the association stands."""
+    write(
+        [
+            Planned(
+                claim,
+                "end_request_declined_customer",
+                [(request.requested_by_email, request.language)],
+                # The customer's address is the customer's business, not the partner's.
+                partner_visible=False,
+                context={"comment": request.decision_note, "requested_at": request.created_at},
+            ),
+            Planned(
+                claim,
+                "end_request_declined_partner",
+                partner_people(claim),
+                context={"comment": request.decision_note},
+            ),
+        ],
+        now=now,
+    )
+
+
+def end_request_granted(claim: Claim, request: AssociationEndRequest, *, now: dt.datetime) -> None:
+    """The customer who asked: the association has ended (the partner is told by `end_association`'s
+    own mail, `claim_rejected`)."""
+    send(
+        claim,
+        "end_request_granted_customer",
+        [(request.requested_by_email, request.language)],
+        now=now,
+        partner_visible=False,
+        requested_at=request.created_at,
+        dispute_until=claim.dispute_window_ends_at,
+    )
+
+
 def send_reminder(claim: Claim, *, now: dt.datetime) -> None:
     send(
         claim,
@@ -298,10 +393,16 @@ def load_context(context: dict[str, Any], language: str) -> dict[str, Any]:
         "claim": claim,
         "claim_url": claim_url(claim_id),
         "admin_url": admin_url(claim_id),
+        "customer_url": customer_association_url(claim_id),
         "programme": str(claim.programme.label) if claim.programme else "",
     }
     if "reason_codes" in context:
         loaded["reasons"] = choice_labels(context["reason_codes"], InformationRequestReason)
+    if "declined_codes" in context or "remaining_codes" in context:
+        codes = [*context.get("declined_codes", ()), *context.get("remaining_codes", ())]
+        names = dict(Product.objects.filter(code__in=codes).values_list("code", "name"))
+        loaded["declined"] = [names.get(code, code) for code in context.get("declined_codes", ())]
+        loaded["remaining"] = [names.get(code, code) for code in context.get("remaining_codes", ())]
     if "rejection_reason" in context:
         code = context["rejection_reason"]
         loaded["reason"] = str(RejectionReason(code).label) if code in RejectionReason.values else code

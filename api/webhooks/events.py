@@ -1,7 +1,8 @@
 """Webhook events, written in the transaction of the change they report (an outbox).
 
 `claims.workflow` runs `transition_step` inside every transition (and `transition_step_many` for each batch
-of a beat sweep) and calls `comment_added` / `reminder_sent` inside those changes. Each writes one
+of a beat sweep) and calls `comment_added` / `reminder_sent` and the customer's decisions
+(`workloads_declined`, `end_requested`, `end_request_declined`) inside those changes. Each writes one
 event per change for the claim's partner — only when the partner has an active endpoint subscribed
 to that type — and one delivery row per such endpoint. A rolled-back change leaves neither. The
 deliveries go to Celery after commit (`api.webhooks.delivery`).
@@ -47,6 +48,9 @@ EVENT_TYPES: list[tuple[str, Any]] = [
     ("claim.dispute_decided", _("Dispute decided")),
     ("claim.withdrawn", _("Claim withdrawn")),
     ("claim.superseded", _("Claim superseded")),
+    ("claim.workloads_declined", _("Customer declined some workloads")),
+    ("claim.end_requested", _("Customer asked to end the association")),
+    ("claim.end_request_declined", _("Request to end the association declined")),
     ("claim.association_ended", _("Association ended at the customer's request")),
     ("claim.comment_added", _("Reviewer comment added")),
     ("claim.reminder", _("Response reminder")),
@@ -56,6 +60,12 @@ EVENT_TYPE_CODES: tuple[str, ...] = tuple(code for code, _label in EVENT_TYPES)
 TEST_EVENT = "webhook.test"
 COMMENT_EVENT = "claim.comment_added"
 REMINDER_EVENT = "claim.reminder"
+# The customer's decisions that are not transitions (claims.workflow.customer), by listener kind.
+CUSTOMER_DECISION_EVENTS: dict[str, str] = {
+    "workloads_declined": "claim.workloads_declined",
+    "end_requested": "claim.end_requested",
+    "end_request_declined": "claim.end_request_declined",
+}
 # Every transition of the claim's state machine and the event it is (claims.workflow.TRANSITIONS).
 ACTION_EVENT: dict[str, str] = {
     "submit": "claim.submitted",
@@ -352,5 +362,48 @@ def reminders_sent_many(*, claims: Sequence[Claim], now: dt.datetime) -> None:
                 },
             )
             for claim in claims
+        ]
+    )
+
+
+def workloads_declined(
+    *, claim: Claim, declined: list[str], remaining: list[str], reason: str, now: dt.datetime
+) -> None:
+    """Workflow listener: the customer declined some of the claim's workloads (product codes) while
+    the opt-out window was open; the rest stay on the claim."""
+    extra: dict[str, Any] = {"declined_products": list(declined), "remaining_products": list(remaining)}
+    if reason:
+        extra["comment"] = reason
+    _customer_decision(claim, "workloads_declined", now, extra)
+
+
+def end_requested(*, claim: Claim, request: Any, now: dt.datetime) -> None:
+    """Workflow listener: the customer asked to end the association; a review lead decides."""
+    _customer_decision(
+        claim, "end_requested", now, {"comment": request.reason, "requested_at": moment(request.created_at)}
+    )
+
+
+def end_request_declined(*, claim: Claim, request: Any, now: dt.datetime) -> None:
+    """Workflow listener: a review lead declined the customer's request; the association stands."""
+    _customer_decision(
+        claim,
+        "end_request_declined",
+        now,
+        {"comment": request.decision_note, "requested_at": moment(request.created_at)},
+    )
+
+
+def _customer_decision(claim: Claim, kind: str, now: dt.datetime, extra: dict[str, Any]) -> None:
+    # The customer's address is not the partner's to hold: the event names what, not who.
+    write_events(
+        [
+            Change(
+                claim_id=claim.pk,
+                partner_id=claim.partner_id,
+                type=CUSTOMER_DECISION_EVENTS[kind],
+                occurred_at=now,
+                extra=extra,
+            )
         ]
     )

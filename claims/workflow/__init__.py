@@ -13,6 +13,8 @@ Callers import from `claims.workflow` only. Inside, one module per subject:
 - `transitions`: `transition`, the state changes, as named phases; `allowed_actions`.
 - `drafts`: create, copy, edit and delete drafts; add and remove documents; comments.
 - `assignment`: which reviewer holds a claim.
+- `customer`: the customer's decisions (decline some workloads, ask to end an association) and a
+  review lead's answer to a request to end.
 - `sweeps`: the beat jobs' set-based path (the performance code) and the partner reminders.
 - `registry`: the steps and listeners other apps register.
 - `events` and `locks`: what every write leaves behind, and how every write begins.
@@ -20,6 +22,11 @@ Callers import from `claims.workflow` only. Inside, one module per subject:
 
 from claims.actors import CUSTOMER, SYSTEM
 from claims.workflow.assignment import assign_reviewer
+from claims.workflow.customer import (
+    decline_end_request,
+    decline_workloads,
+    request_end_association,
+)
 from claims.workflow.drafts import (
     add_comment,
     add_document,
@@ -57,12 +64,15 @@ __all__ = [
     "assign_reviewer",
     "copy_claim",
     "create_claim",
+    "decline_end_request",
+    "decline_workloads",
     "delete_draft",
     "edit_claim",
     "record_event",
     "register_listener",
     "register_step",
     "remove_document",
+    "request_end_association",
     "send_due_reminders",
     "sweep_due",
     "transition",

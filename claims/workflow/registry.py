@@ -91,8 +91,13 @@ def run_steps_for_batch(action: str, contexts: Sequence[StepContext]) -> None:
 
 
 # Other apps also hear of changes that are not transitions, inside their transactions:
-# "comment" (listener(claim=, comment=, now=)) and "reminder" (listener(claim=, now=)).
-LISTENER_KINDS = frozenset({"comment", "reminder"})
+# "comment" (listener(claim=, comment=, now=)), "reminder" (listener(claim=, now=)), and the
+# customer's decisions (claims.workflow.customer): "workloads_declined" (listener(claim=,
+# declined=, remaining=, reason=, now=), product codes), "end_requested" and
+# "end_request_declined" (listener(claim=, request=, now=), the AssociationEndRequest).
+LISTENER_KINDS = frozenset(
+    {"comment", "reminder", "workloads_declined", "end_requested", "end_request_declined"}
+)
 _listeners: dict[str, list[_Registered]] = defaultdict(list)
 
 

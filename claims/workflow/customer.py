@@ -1,0 +1,306 @@
+"""The customer's decisions on an association, and a review lead's answer to them.
+
+- `decline_workloads`: while the opt-out window is open, the customer declines some of the claimed
+  workloads (the rest stay and go on to assessment when the window closes) or all of them, which
+  is `deny_consent` through the one path.
+- `request_end_association`: after the window, the customer asks to end the association; the
+  review leads decide. Granting it is the transition `end_association` (its step
+  `grant_end_request` marks the request granted and confirms to the customer); declining it is
+  `decline_end_request`, which tells the customer why.
+
+Each runs in one transaction on the locked claim, leaves one `ClaimEvent` and writes its mail to
+the outbox, as `transition` does. The customer's address is kept in the event (`via`, channel
+`customer`) so a receipt and the reviewer's history can say who decided; no token ever is.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from claims import notifications
+from claims.actors import CUSTOMER, Actor
+from claims.history import CUSTOMER_CHANNEL
+from claims.models import (
+    AssociationEndRequest,
+    Claim,
+    ClaimEvent,
+    Product,
+    consent_window_open,
+    is_lead,
+)
+from claims.workflow.events import claims_changed, record_event
+from claims.workflow.locks import TransitionRefused, lock_claim
+from claims.workflow.registry import StepContext, tell_listeners
+from claims.workflow.transitions import transition
+
+MAX_REASON = 2000  # the customer's reason, as AssociationEndRequest.reason holds it
+MAX_DECISION_NOTE = 5000  # a lead's answer, as AssociationEndRequest.decision_note holds it
+
+
+def customer_via(email: str) -> dict[str, str] | None:
+    """The `via` of an event the customer made: who decided (their address), for receipts and reviewers."""
+    return {"channel": CUSTOMER_CHANNEL, "email": email} if email else None
+
+
+def decline_workloads(
+    claim: Claim | int,
+    products: Iterable[Product | int | str],
+    *,
+    by: Any = CUSTOMER,
+    customer_email: str = "",
+    reason: str = "",
+    expected_status: str | None = None,
+) -> Claim:
+    """The customer declines `products` of an approved claim while its opt-out window is open.
+
+    Declining every product the claim still holds is `deny_consent` (rejected, `customer_decline`),
+    with the reason as its comment. Declining some removes them from the claim, records one
+    `workloads_declined` event (the products' before and after, the customer as actor) and mails
+    the partner. Raises ValidationError for bad input (no product, a product not on the claim, a
+    reason too long) and TransitionRefused when the claim or the actor does not allow it; either
+    way nothing changes.
+    """
+    if not (isinstance(by, Actor) and by.kind == CUSTOMER.kind):
+        raise TransitionRefused(_("Only the customer can decline workloads of this association."))
+    reason = _checked_text(reason, limit=MAX_REASON, field="reason")
+    customer_email = _checked_email(customer_email, required=False)
+    wanted = _product_ids(products)
+    with transaction.atomic():
+        locked = _lock_seen(claim, expected_status)
+        if locked.status != Claim.Status.APPROVED or not consent_window_open(locked):
+            raise TransitionRefused(_closed_window_message(locked))
+        held = {product.pk: product for product in locked.products.order_by("name")}
+        foreign = [pk for pk in wanted if pk not in held]
+        if foreign:
+            raise ValidationError({"products": _foreign_products_message(foreign)})
+        if set(wanted) == set(held):
+            return transition(
+                locked,
+                "deny_consent",
+                by=by,
+                comment=reason,
+                expected_status=Claim.Status.APPROVED,
+                via=customer_via(customer_email),
+            )
+        now = timezone.now()
+        declined = [product for pk, product in held.items() if pk in wanted]
+        remaining = [product for pk, product in held.items() if pk not in wanted]
+        before = sorted(product.code for product in held.values())
+        locked.products.remove(*declined)
+        claims_changed([locked.partner_id])
+        names = ", ".join(product.name for product in declined)
+        record_event(
+            locked,
+            by=by,
+            action=ClaimEvent.Action.WORKLOADS_DECLINED,
+            now=now,
+            diff={"products": [before, sorted(product.code for product in remaining)]},
+            note=f"{names} — {reason}" if reason else names,
+            via=customer_via(customer_email),
+        )
+        notifications.after_workloads_declined(
+            locked,
+            declined=[p.code for p in declined],
+            remaining=[p.code for p in remaining],
+            reason=reason,
+            now=now,
+        )
+        tell_listeners(
+            "workloads_declined",
+            claim=locked,
+            declined=[p.code for p in declined],
+            remaining=[p.code for p in remaining],
+            reason=reason,
+            now=now,
+        )
+    return locked
+
+
+def request_end_association(
+    claim: Claim | int,
+    *,
+    by: Any = CUSTOMER,
+    customer_email: str,
+    language: str,
+    reason: str,
+) -> AssociationEndRequest:
+    """The customer asks, after the opt-out window, to end an association; a review lead decides.
+
+    One pending request per claim: a second is refused and changes nothing. Records one
+    `end_requested` event (the partner sees it and the reason: it may dispute an ending, so it
+    should know what was asked and why) and mails the review leads (the request to decide) and the
+    partner.
+    """
+    if not (isinstance(by, Actor) and by.kind == CUSTOMER.kind):
+        raise TransitionRefused(_("Only the customer can ask to end this association."))
+    reason = _checked_text(reason, limit=MAX_REASON, field="reason")
+    if not reason:
+        raise ValidationError({"reason": _("Tell the review team why the association should end.")})
+    customer_email = _checked_email(customer_email, required=True)
+    language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    with transaction.atomic():
+        locked = lock_claim(claim)
+        if locked.status == Claim.Status.APPROVED:
+            raise TransitionRefused(
+                _("The opt-out window of this association is still open: decline its workloads instead.")
+            )
+        if locked.status != Claim.Status.ASSOCIATED:
+            raise TransitionRefused(_("This association has ended; there is nothing to ask for."))
+        if locked.end_requests.filter(outcome=AssociationEndRequest.Outcome.PENDING).exists():
+            raise TransitionRefused(_("Your request is already with the review team."))
+        now = timezone.now()
+        request = AssociationEndRequest.objects.create(
+            claim=locked,
+            requested_by_email=customer_email,
+            language=language,
+            reason=reason,
+            created_at=now,
+        )
+        record_event(
+            locked,
+            by=by,
+            action=ClaimEvent.Action.END_REQUESTED,
+            now=now,
+            note=reason,
+            via=customer_via(customer_email),
+        )
+        notifications.after_end_requested(locked, request, now=now)
+        tell_listeners("end_requested", claim=locked, request=request, now=now)
+    return request
+
+
+def decline_end_request(claim: Claim | int, *, by: Any, reason: str) -> AssociationEndRequest:
+    """A review lead declines the customer's pending request to end an association: the
+    association stands. The customer is mailed why (in their language); the partner, which was
+    told of the request, is told it was declined."""
+    if not is_lead(by):
+        raise TransitionRefused(_("Only a review lead can decide a request to end an association."))
+    reason = _checked_text(reason, limit=MAX_DECISION_NOTE, field="reason")
+    if not reason:
+        raise ValidationError({"reason": _("Tell the customer why their request is declined.")})
+    with transaction.atomic():
+        locked = lock_claim(claim)
+        request = (
+            locked.end_requests.select_for_update()
+            .filter(outcome=AssociationEndRequest.Outcome.PENDING)
+            .first()
+        )
+        if request is None:
+            raise TransitionRefused(_("There is no pending request to end this association."))
+        now = timezone.now()
+        request.outcome = AssociationEndRequest.Outcome.DECLINED
+        request.decided_at = now
+        request.decided_by = by
+        request.decision_note = reason
+        request.save(update_fields=["outcome", "decided_at", "decided_by", "decision_note"])
+        record_event(
+            locked,
+            by=by,
+            action=ClaimEvent.Action.END_REQUEST_DECLINED,
+            now=now,
+            note=reason,
+        )
+        notifications.after_end_request_declined(locked, request, now=now)
+        tell_listeners("end_request_declined", claim=locked, request=request, now=now)
+    return request
+
+
+def grant_end_request(context: StepContext) -> None:
+    """Step of `end_association` (registered in ClaimsConfig.ready): the customer's pending request
+    is granted with the lead's comment, and the customer who asked is told the association ended."""
+    request = (
+        context.claim.end_requests.select_for_update()
+        .filter(outcome=AssociationEndRequest.Outcome.PENDING)
+        .first()
+    )
+    if request is None:  # the transition's condition makes one exist; nothing to mark otherwise
+        return
+    request.outcome = AssociationEndRequest.Outcome.GRANTED
+    request.decided_at = context.now
+    request.decided_by = None if isinstance(context.by, Actor) else context.by
+    request.decision_note = str((context.details or {}).get("comment") or "").strip()
+    request.save(update_fields=["outcome", "decided_at", "decided_by", "decision_note"])
+    notifications.end_request_granted(context.claim, request, now=context.now)
+
+
+# -- checks ---------------------------------------------------------------------------------------
+
+
+def _lock_seen(claim: Claim | int, expected_status: str | None) -> Claim:
+    locked = lock_claim(claim)
+    if expected_status is not None and locked.status != expected_status:
+        raise TransitionRefused(
+            _("This association changed while you were looking at it: it is now %(status)s.")
+            % {"status": locked.get_status_display()}
+        )
+    return locked
+
+
+def _closed_window_message(claim: Claim) -> str:
+    if claim.status in (Claim.Status.APPROVED, Claim.Status.ASSOCIATED):
+        return _(
+            "The opt-out window of this association has closed, so its workloads can no longer be declined."
+        )
+    return _("This association has ended; there is nothing left to decline.")
+
+
+def _product_ids(products: Iterable[Product | int | str]) -> list[int]:
+    """The chosen products' ids (instances, ids or ids as text), once each; refuse none or junk."""
+    ids: list[int] = []
+    for product in products or ():
+        if isinstance(product, Product):
+            value: Any = product.pk
+        else:
+            value = product
+        try:
+            pk = int(str(value).strip())
+        except (TypeError, ValueError):
+            raise ValidationError(
+                {"products": _("A chosen workload is not part of this association.")}
+            ) from None
+        if pk not in ids:
+            ids.append(pk)
+    if not ids:
+        raise ValidationError({"products": _("Choose at least one workload to decline.")})
+    return ids
+
+
+def _foreign_products_message(pks: list[int]) -> str:
+    names = list(Product.objects.filter(pk__in=pks).order_by("name").values_list("name", flat=True))
+    if len(names) != 1:
+        return _("A chosen workload is not part of this association.")
+    return _("“%(name)s” is not part of this association.") % {"name": names[0]}
+
+
+def _checked_text(text: Any, *, limit: int, field: str) -> str:
+    """`text` stripped; refused when longer than `limit` or holding control characters other than
+    line breaks and tabs (a reason is read in mail and on pages)."""
+    text = str(text or "").strip()
+    if len(text) > limit or any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
+        raise ValidationError(
+            {
+                field: _("Keep the text under %(count)s characters, without control characters.")
+                % {"count": limit}
+            }
+        )
+    return text
+
+
+def _checked_email(email: Any, *, required: bool) -> str:
+    email = str(email or "").strip()
+    if not email and not required:
+        return ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"customer_email": _("Enter a valid email address.")}) from None
+    return email
