@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from consent.models import AssessmentHandoff, ConsentRequest
+from consent.models import AssessmentHandoff, ConsentRequest, CustomerSignInLink
 
 
 @admin.register(ConsentRequest)
@@ -61,6 +61,33 @@ class AssessmentHandoffAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CustomerSignInLink)
+class CustomerSignInLinkAdmin(admin.ModelAdmin):
+    """Sign-in links mailed to customers, read-only: no token exists to show, and the hash is never shown."""
+
+    list_display = ("email", "tenant", "language", "created_at", "expires_at", "used_at", "delivery")
+    list_select_related = ("tenant", "email_message")
+    list_filter = ("language",)
+    search_fields = ("email", "tenant__name")
+    date_hierarchy = "created_at"
+    exclude = ("token_hash",)
+    readonly_fields = ("tenant", "email", "language", "created_at", "expires_at", "used_at", "email_message")
+    show_full_result_count = False
+
+    @admin.display(description=_("delivery"), ordering="email_message__status")
+    def delivery(self, obj: CustomerSignInLink) -> str:
+        return str(obj.email_message.get_status_display() if obj.email_message else _("not queued"))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:

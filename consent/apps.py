@@ -9,12 +9,14 @@ class ConsentConfig(AppConfig):
     def ready(self) -> None:
         from claims.contributions import register_claim_page_panel
         from claims.workflow import register_step
-        from consent import claim_page, logs, services
+        from consent import claim_page, logs, services, signin
         from cpor import outbox
 
         logs.install()
+        signin.install_log_filter()
 
         outbox.register_secret_loader("consent_request_id", services.consent_link)
+        outbox.register_secret_loader(signin.LINK_ID_KEY, signin.sign_in_link)
 
         register_step("approve", services.open_consent_request)
         register_step(

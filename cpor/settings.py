@@ -276,6 +276,18 @@ CPOR_API_RATE_READ = env_int("CPOR_API_RATE_READ", 600)
 CPOR_API_RATE_WRITE = env_int("CPOR_API_RATE_WRITE", 120)
 CPOR_CONSENT_RATE_LIMIT = env_int("CPOR_CONSENT_RATE_LIMIT", 30)  # requests per IP per minute
 
+# The customer portal (consent.signin, consent.customer_session). A sign-in link works once, for
+# CPOR_CUSTOMER_LINK_MINUTES from when its mail is sent. Asking for links is limited per client IP
+# (per minute) and per address (per hour); past a limit the page answers as always and sends nothing.
+# Opening links is limited per IP per minute. A customer's sign-in ends after
+# CPOR_CUSTOMER_IDLE_SECONDS without a page, and CPOR_CUSTOMER_SESSION_SECONDS after signing in.
+CPOR_CUSTOMER_LINK_MINUTES = env_int("CPOR_CUSTOMER_LINK_MINUTES", 15)
+CPOR_CUSTOMER_SIGN_IN_RATE_LIMIT = env_int("CPOR_CUSTOMER_SIGN_IN_RATE_LIMIT", 10)
+CPOR_CUSTOMER_SIGN_IN_PER_ADDRESS = env_int("CPOR_CUSTOMER_SIGN_IN_PER_ADDRESS", 5)
+CPOR_CUSTOMER_LINK_RATE_LIMIT = env_int("CPOR_CUSTOMER_LINK_RATE_LIMIT", 30)
+CPOR_CUSTOMER_IDLE_SECONDS = env_int("CPOR_CUSTOMER_IDLE_SECONDS", 60 * 60)
+CPOR_CUSTOMER_SESSION_SECONDS = env_int("CPOR_CUSTOMER_SESSION_SECONDS", 8 * 60 * 60)
+
 # Encryption of stored secrets that must stay readable (webhook signing secrets): Fernet keys derived
 # (HKDF) from each value of CPOR_ENCRYPTION_KEYS; the first encrypts, all decrypt, so a new key goes
 # first and an old one stays listed until nothing is encrypted with it. Empty: derived from SECRET_KEY.
