@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from claims import workflow
-from claims.models import Claim
+from claims.models import AssociationEndRequest, Claim, Product
+from claims.workflow import CUSTOMER
 from consent.models import AssessmentHandoff
 from consent.tasks import close_consent_windows
 from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
@@ -44,6 +45,35 @@ def test_the_one_path_queues_the_workloads_too() -> None:
     with time_machine.travel(timezone.now() + dt.timedelta(days=8)):
         workflow.transition(claim, "close_consent_window", by=workflow.SYSTEM)
     assert queued_codes(claim) == sorted(TWO)
+
+
+def test_after_a_partial_decline_only_the_remaining_workload_is_queued() -> None:
+    claim = claim_in(S.APPROVED, products=TWO)
+    workflow.decline_workloads(
+        claim,
+        [Product.objects.get(code="power-bi")],
+        by=CUSTOMER,
+        customer_email="nina@northwind.example",
+        reason="We run Power BI ourselves.",
+    )
+    assert close_windows() == 1
+    assert queued_codes(claim) == ["d365-sales"]
+
+
+def test_ending_the_association_takes_it_off_the_assessment_queue() -> None:
+    claim = claim_in(S.APPROVED, products=TWO)
+    assert close_windows() == 1
+    lead = reviewer(lead=True)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=9)):
+        workflow.request_end_association(
+            claim, by=CUSTOMER, customer_email="nina@northwind.example", language="en", reason="No longer."
+        )
+        workflow.transition(claim, "end_association", by=lead, comment="The customer asked.")
+    claim.refresh_from_db()
+    assert claim.status == S.REJECTED
+    assert AssociationEndRequest.objects.get(claim=claim).outcome == AssociationEndRequest.Outcome.GRANTED
+    assert not AssessmentHandoff.objects.filter(claim=claim).exists()
+    assert not AssessmentHandoff.products.through.objects.exists()
 
 
 def _sweep_queries(count: int) -> tuple[int, int]:
