@@ -1424,3 +1424,101 @@ class AssociationEndRequest(models.Model):
 
     def __str__(self) -> str:
         return _("Request to end the association of claim #%(pk)s") % {"pk": self.claim_id}
+
+
+# ---------------------------------------------------------------------------------------------
+# Subscription and usage feeds
+#
+# Loaded from the commerce and usage feeds (`claims.feeds`, `manage.py import_subscriptions` and
+# `import_usage`, the admin's upload page). The claim's subscription checks and the lapse job read
+# them, which is why they live in claims: claims imports none of the apps built on it.
+
+
+class Subscription(models.Model):
+    """A commercial subscription on a customer tenant, as the commerce feed last reported it."""
+
+    class Channel(models.TextChoices):
+        DIRECT = "direct", _("Direct")
+        EA = "ea", _("Enterprise Agreement")
+        CSP = "csp", _("Cloud Solution Provider")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        GRACE = "grace", _("Grace period")
+        SUSPENDED = "suspended", _("Suspended")
+        DELETED = "deleted", _("Deleted")
+
+    # Statuses in which Microsoft counts a subscription as live; out of these `inactive_since` runs.
+    LIVE_STATUSES = (Status.ACTIVE, Status.GRACE)
+
+    subscription_id = models.UUIDField(_("subscription ID"), unique=True)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("tenant")
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("product")
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    seats = models.PositiveIntegerField(_("seats"))
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    # The moment an import first saw the subscription out of active/grace; cleared when it returns.
+    # The lapse job ends associations whose subscription has been out longer than a setting.
+    inactive_since = models.DateTimeField(_("inactive since"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        ordering = ["tenant", "subscription_id"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        indexes = [
+            models.Index(
+                fields=["inactive_since"],
+                condition=models.Q(inactive_since__isnull=False),
+                name="subscription_lapse_scan",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
+                name="subscription_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "grace"], inactive_since__isnull=True)
+                | models.Q(status__in=["suspended", "deleted"], inactive_since__isnull=False),
+                name="subscription_inactive_since_iff_not_live",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.subscription_id)
+
+
+class MonthlyUsage(models.Model):
+    """Active users of one product on one tenant in one month, as the usage feed reported them."""
+
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="monthly_usage",
+        verbose_name=_("tenant"),
+        db_index=False,  # the unique constraint's index leads with the tenant
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="monthly_usage", verbose_name=_("product")
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    active_users = models.PositiveIntegerField(_("active users"))
+
+    class Meta:
+        ordering = ["tenant", "product", "month"]
+        verbose_name = _("monthly usage")
+        verbose_name_plural = _("monthly usage")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "product", "month"], name="one_usage_per_month"),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="usage_month_is_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.product_id} {self.month:%Y-%m}: {self.active_users}"

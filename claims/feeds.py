@@ -1,0 +1,669 @@
+"""The subscription and usage feeds: read a CSV file, check each row, upsert the good ones.
+
+`import_subscriptions(stream)` and `import_usage(stream)` are the one code path of the management
+commands (`import_subscriptions FILE`, `import_usage FILE`), the admin's upload page and seed_demo.
+The columns are fixed by the design (`../shared/DESIGN.md`, "Subscriptions, usage and earnings").
+
+How a file is read, so that a 1 GB file streams in constant memory:
+- bytes in chunks, split on any line ending (CRLF, LF, lone CR), a UTF-8 byte order mark dropped;
+  each line is decoded as UTF-8, or as Windows-1254 (Turkish Excel's "CSV") when it is not UTF-8;
+- the header names the columns (any order, case and surrounding spaces ignored; `;` as the
+  separator when the header uses it); a wrong header refuses the whole file before anything is saved;
+- each row is checked in Python against small maps loaded once (tenant GUID → id, product code →
+  id); a bad row is reported with its line, column and reason and skipped;
+- good rows go to the database in batches through a temporary staging table (`COPY` on PostgreSQL):
+  a second temporary table remembers every key of this file, so a key seen on an earlier line
+  rejects the later row without holding the file's keys in Python; then one
+  `INSERT … ON CONFLICT DO UPDATE … WHERE <something differs>` per batch, so the same file twice
+  writes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from claims.models import MonthlyUsage, Product, Subscription, Tenant
+
+BATCH_ROWS = 5_000
+CHUNK_BYTES = 1 << 20
+MAX_LINE_CHARS = 4_096  # a feed line is under 200 characters; far longer is not a feed line
+MAX_INT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
+SHOWN_VALUE_CHARS = 40
+BOM = b"\xef\xbb\xbf"
+
+_DIGITS = re.compile(r"[0-9]+")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class FeedError(Exception):
+    """The file cannot be imported at all (unreadable, or a wrong header); nothing was saved."""
+
+
+class RowError(Exception):
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return _("line %(line)s, %(column)s: %(reason)s") % {
+            "line": self.line,
+            "column": self.column,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class ImportResult:
+    """What one import did. `rejections` holds the first `keep` rejected rows; `rejected` counts all."""
+
+    feed: str
+    keep: int = 100
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    windows_1254_lines: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def saved(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.updated
+
+    def summary(self) -> str:
+        return _(
+            "%(read)s rows read: %(saved)s saved (%(created)s new, %(updated)s changed, "
+            "%(unchanged)s unchanged), %(rejected)s rejected."
+        ) % {
+            "read": self.rows_read,
+            "saved": self.saved,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a file: where it is, its bytes, its lines
+
+
+@contextmanager
+def open_feed(location: str) -> Iterator[IO[bytes]]:
+    """A binary stream of the feed at `location`: a local path, a `file://` URL, `storage://ALIAS/NAME`
+    (a storage in settings.STORAGES) or `s3://BUCKET/KEY` (django-storages). Raises FeedError."""
+    parsed = urlparse(location)
+    scheme = parsed.scheme.lower()
+    try:
+        if scheme in ("", "file") or len(scheme) == 1:  # one letter: a Windows drive, a path
+            if scheme == "file":
+                if parsed.netloc not in ("", "localhost"):
+                    raise FeedError(
+                        _("A file:// URL must name a file on this machine: %(url)s") % {"url": location}
+                    )
+                path = Path(url2pathname(unquote(parsed.path)))
+            else:
+                path = Path(location)
+            if not path.is_file():
+                raise FeedError(_("No such file: %(path)s") % {"path": path})
+            stream: IO[bytes] = path.open("rb")
+        elif scheme == "storage":
+            from django.core.files.storage import storages
+            from django.core.files.storage.handler import InvalidStorageError
+
+            try:
+                storage = storages[parsed.netloc]
+            except InvalidStorageError:
+                raise FeedError(
+                    _("No storage named %(alias)r in settings.STORAGES.") % {"alias": parsed.netloc}
+                ) from None
+            name = unquote(parsed.path.lstrip("/"))
+            if not storage.exists(name):
+                raise FeedError(
+                    _("No file %(name)r in storage %(alias)r.") % {"name": name, "alias": parsed.netloc}
+                )
+            stream = storage.open(name, "rb")
+        elif scheme == "s3":
+            from storages.backends.s3 import S3Storage
+
+            stream = S3Storage(bucket_name=parsed.netloc).open(unquote(parsed.path.lstrip("/")), "rb")
+        else:
+            raise FeedError(
+                _("Cannot read %(scheme)s:// locations; give a path, file://, storage:// or s3:// URL.")
+                % {"scheme": scheme}
+            )
+    except OSError as exc:
+        raise FeedError(
+            _("Cannot read %(location)s: %(error)s") % {"location": location, "error": exc}
+        ) from exc
+    try:
+        yield stream
+    finally:
+        stream.close()
+
+
+_OVERLONG = object()
+
+
+def _physical_lines(stream: IO[bytes]) -> Iterator[bytes | object]:
+    """The file's lines without their endings (CRLF, LF or CR, mixed), BOM dropped; a line far too
+    long to be a feed row comes out as `_OVERLONG` (its bytes are skipped, not held)."""
+    pending = b""
+    skipping = False
+    first = True
+    while chunk := stream.read(CHUNK_BYTES):
+        if first:
+            first = False
+            if chunk.startswith(BOM):
+                chunk = chunk[len(BOM) :]
+        data = pending + chunk
+        # A CR at the end of the chunk may be the first half of a CRLF: keep it for the next round.
+        held = b"\r" if data.endswith(b"\r") else b""
+        body = data[: len(data) - len(held)]
+        lines = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        pending = lines.pop() + held
+        for line in lines:
+            if skipping:
+                skipping = False  # the rest of the overlong line ends here
+                continue
+            yield _OVERLONG if len(line) > MAX_LINE_CHARS else line
+        if len(pending) > MAX_LINE_CHARS:
+            if not skipping:
+                yield _OVERLONG
+            skipping = True
+            pending = b""
+    if pending.rstrip(b"\r") and not skipping:
+        yield pending.rstrip(b"\r")
+
+
+def _decoded_lines(stream: IO[bytes], result: ImportResult) -> Iterator[tuple[int, str | None]]:
+    """(line number, text); text None for an overlong line. Not UTF-8 means Windows-1254."""
+    for number, raw in enumerate(_physical_lines(stream), start=1):
+        if raw is _OVERLONG:
+            yield number, None
+            continue
+        assert isinstance(raw, bytes)
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            result.windows_1254_lines += 1
+            yield number, raw.decode("cp1254", errors="replace")
+
+
+def _split(text: str, delimiter: str) -> list[str]:
+    if '"' not in text:
+        return [value.strip() for value in text.split(delimiter)]
+    try:
+        return [value.strip() for value in next(csv.reader([text], delimiter=delimiter))]
+    except (csv.Error, StopIteration):
+        return [text]
+
+
+def _shown(value: str) -> str:
+    """A value quoted for a message: printable, at most a few dozen characters."""
+    value = "".join(ch if ch.isprintable() else "\ufffd" for ch in value)
+    if len(value) > SHOWN_VALUE_CHARS:
+        value = value[: SHOWN_VALUE_CHARS - 1] + "…"
+    return f"“{value}”"
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking one row
+
+
+@dataclass
+class _Lookups:
+    tenants: dict[str, int]
+    products: dict[str, int]
+    this_month: tuple[int, int]
+
+    @classmethod
+    def load(cls, now: dt.datetime) -> _Lookups:
+        today = timezone.localdate(now)
+        return cls(
+            tenants={str(tenant_id): pk for tenant_id, pk in Tenant.objects.values_list("tenant_id", "pk")},
+            products={code: pk for code, pk in Product.objects.values_list("code", "pk")},
+            this_month=(today.year, today.month),
+        )
+
+    def guid(self, column: str, value: str) -> uuid.UUID:
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise RowError(column, _("%(value)s is not a GUID.") % {"value": _shown(value)}) from None
+
+    def tenant(self, value: str) -> int:
+        pk = self.tenants.get(value.lower())
+        if pk is None:
+            pk = self.tenants.get(str(self.guid("tenant_id", value)))
+            if pk is None:
+                raise RowError(
+                    "tenant_id", _("No tenant %(value)s in the registry.") % {"value": _shown(value)}
+                )
+        return pk
+
+    def product(self, value: str) -> int:
+        pk = self.products.get(value) or self.products.get(value.lower())
+        if pk is None:
+            raise RowError(
+                "product_code", _("No product with the code %(value)s.") % {"value": _shown(value)}
+            )
+        return pk
+
+    def month(self, value: str) -> dt.date:
+        match = _MONTH.fullmatch(value)
+        if not match or not 1 <= int(match[2]) <= 12:
+            raise RowError("month", _("%(value)s is not a month written YYYY-MM.") % {"value": _shown(value)})
+        year, month = int(match[1]), int(match[2])
+        if (year, month) > self.this_month:
+            raise RowError("month", _("%(value)s is in the future.") % {"value": _shown(value)})
+        return dt.date(year, month, 1)
+
+
+def _count(column: str, value: str) -> int:
+    if not _DIGITS.fullmatch(value):
+        if value.startswith("-") and _DIGITS.fullmatch(value[1:]):
+            raise RowError(column, _("%(value)s is negative.") % {"value": _shown(value)})
+        raise RowError(column, _("%(value)s is not a whole number.") % {"value": _shown(value)})
+    number = int(value)
+    if number > MAX_INT:
+        raise RowError(column, _("%(value)s is too large.") % {"value": _shown(value)})
+    return number
+
+
+def _date(column: str, value: str) -> dt.date:
+    try:
+        if _DATE.fullmatch(value):
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise RowError(column, _("%(value)s is not a date written YYYY-MM-DD.") % {"value": _shown(value)})
+
+
+def _choice(column: str, value: str, choices: Any) -> str:
+    lowered = value.lower()
+    if lowered in choices.values:
+        return lowered
+    raise RowError(
+        column,
+        _("%(value)s is not one of %(allowed)s.")
+        % {"value": _shown(value), "allowed": ", ".join(choices.values)},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The two feeds
+
+
+@dataclass(frozen=True)
+class _Feed:
+    name: str
+    columns: tuple[str, ...]  # the CSV header
+    model: type
+    key: tuple[str, ...]  # the model's columns that identify a row (the upsert's conflict target)
+    values: tuple[str, ...]  # the model's other columns the feed sets
+    nullable: frozenset[str]
+    parse: Callable[[_Lookups, dict[str, str]], tuple[Any, ...]]  # key + values, in order
+
+    @property
+    def staged(self) -> tuple[str, ...]:
+        return self.key + self.values
+
+    @property
+    def key_label(self) -> str:
+        """The CSV columns of the key, as a rejection names them."""
+        return " + ".join(self.columns[: len(self.key)])
+
+
+def _parse_subscription(lookups: _Lookups, row: dict[str, str]) -> tuple[Any, ...]:
+    subscription_id = lookups.guid("subscription_id", row["subscription_id"])
+    tenant = lookups.tenant(row["tenant_id"])
+    product = lookups.product(row["product_code"])
+    channel = _choice("channel", row["channel"], Subscription.Channel)
+    status = _choice("status", row["status"], Subscription.Status)
+    seats = _count("seats", row["seats"])
+    start = _date("start_date", row["start_date"])
+    end = _date("end_date", row["end_date"]) if row["end_date"] else None
+    if end is not None and end < start:
+        raise RowError("end_date", _("The end date is before the start date."))
+    return (subscription_id, tenant, product, channel, status, seats, start, end)
+
+
+def _parse_usage(lookups: _Lookups, row: dict[str, str]) -> tuple[Any, ...]:
+    return (
+        lookups.tenant(row["tenant_id"]),
+        lookups.product(row["product_code"]),
+        lookups.month(row["month"]),
+        _count("active_users", row["active_users"]),
+    )
+
+
+SUBSCRIPTIONS = _Feed(
+    name="subscriptions",
+    columns=(
+        "subscription_id",
+        "tenant_id",
+        "product_code",
+        "channel",
+        "status",
+        "seats",
+        "start_date",
+        "end_date",
+    ),
+    model=Subscription,
+    key=("subscription_id",),
+    values=("tenant_id", "product_id", "channel", "status", "seats", "start_date", "end_date"),
+    nullable=frozenset({"end_date"}),
+    parse=_parse_subscription,
+)
+USAGE = _Feed(
+    name="usage",
+    columns=("tenant_id", "product_code", "month", "active_users"),
+    model=MonthlyUsage,
+    key=("tenant_id", "product_id", "month"),
+    values=("active_users",),
+    nullable=frozenset(),
+    parse=_parse_usage,
+)
+
+
+def import_subscriptions(stream: IO[bytes], **options: Any) -> ImportResult:
+    """Upsert the subscription feed by subscription_id. A subscription that leaves active/grace gets
+    `inactive_since` = `now` (kept while it stays out); one that returns has it cleared."""
+    return _import(SUBSCRIPTIONS, stream, **options)
+
+
+def import_usage(stream: IO[bytes], **options: Any) -> ImportResult:
+    """Upsert the usage feed by (tenant, product, month)."""
+    return _import(USAGE, stream, **options)
+
+
+def import_file(feed: str, location: str, **options: Any) -> ImportResult:
+    importer = {"subscriptions": import_subscriptions, "usage": import_usage}[feed]
+    with open_feed(location) as stream:
+        return importer(stream, **options)
+
+
+# ---------------------------------------------------------------------------------------------
+# The import loop
+
+
+def _import(
+    feed: _Feed,
+    stream: IO[bytes],
+    *,
+    now: dt.datetime | None = None,
+    keep: int = 100,
+    on_rejection: Callable[[Rejection], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> ImportResult:
+    """Read, check and upsert `stream`. Raises FeedError (nothing saved) when the file cannot be read
+    or its header is wrong; otherwise reports every bad row and saves every good one."""
+    now = now or timezone.now()
+    result = ImportResult(feed=feed.name, keep=keep)
+
+    def reject(line: int, column: str, reason: str) -> None:
+        rejection = Rejection(line, column, reason)
+        result.rejected += 1
+        if len(result.rejections) < keep:
+            result.rejections.append(rejection)
+        if on_rejection is not None:
+            on_rejection(rejection)
+
+    try:
+        lines = _decoded_lines(stream, result)
+        delimiter, positions = _read_header(feed, lines)
+        lookups = _Lookups.load(now)
+        with _Staging(feed, now) as staging:
+            batch: list[tuple[Any, ...]] = []
+            for number, text in lines:
+                if text is None:
+                    result.rows_read += 1
+                    reject(
+                        number, "—", _("The line is longer than %(n)s characters.") % {"n": MAX_LINE_CHARS}
+                    )
+                    continue
+                if not text.strip():
+                    continue
+                result.rows_read += 1
+                values = _split(text, delimiter)
+                if len(values) != len(feed.columns):
+                    reject(
+                        number,
+                        "—",
+                        _("Expected %(expected)s values separated by “%(sep)s”, found %(found)s.")
+                        % {"expected": len(feed.columns), "sep": delimiter, "found": len(values)},
+                    )
+                    continue
+                try:
+                    row = feed.parse(lookups, {column: values[i] for column, i in positions.items()})
+                except RowError as error:
+                    reject(number, error.column, error.reason)
+                    continue
+                batch.append((number, *row))
+                if len(batch) >= batch_rows:
+                    staging.flush(batch, result, reject)
+                    batch = []
+            if batch:
+                staging.flush(batch, result, reject)
+    except OSError as exc:
+        raise FeedError(_("Cannot read the file: %(error)s") % {"error": exc}) from exc
+    return result
+
+
+def _read_header(feed: _Feed, lines: Iterator[tuple[int, str | None]]) -> tuple[str, dict[str, int]]:
+    for number, text in lines:
+        if text is None:
+            raise FeedError(_("Line %(line)s is not a CSV header: it is far too long.") % {"line": number})
+        if text.strip():
+            break
+    else:
+        raise FeedError(
+            _("The file is empty: expected the header %(header)s.") % {"header": ",".join(feed.columns)}
+        )
+    delimiter = ";" if text.count(";") > text.count(",") else ","
+    names = [name.strip().strip('"').strip().lower() for name in _split(text, delimiter)]
+    expected = ", ".join(feed.columns)
+    missing = [c for c in feed.columns if c not in names]
+    unexpected = [n for n in names if n not in feed.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if missing or unexpected or repeated:
+        problems = []
+        if missing:
+            problems.append(_("missing %(columns)s") % {"columns": ", ".join(missing)})
+        if unexpected:
+            problems.append(
+                _("unexpected %(columns)s") % {"columns": ", ".join(_shown(n) for n in unexpected[:5])}
+            )
+        if repeated:
+            problems.append(_("repeated %(columns)s") % {"columns": ", ".join(repeated)})
+        raise FeedError(
+            _("Line %(line)s is not the %(feed)s header (%(problems)s). Expected the columns: %(expected)s.")
+            % {"line": number, "feed": feed.name, "problems": "; ".join(problems), "expected": expected}
+        )
+    return delimiter, {name: index for index, name in enumerate(names)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing: staging table, the file's keys, upsert
+
+
+class _Staging:
+    """Two temporary tables for one import on this connection: the stage (the batch) and the seen
+    keys (every key of the file so far, with its first line).
+
+    The SQL is built from the feed's constants and the model's column names only; every value from
+    the file travels as a parameter or through COPY."""
+
+    stage = "cpor_feed_stage"
+    seen = "cpor_feed_seen"
+
+    def __init__(self, feed: _Feed, now: dt.datetime) -> None:
+        self.feed = feed
+        self.now = now
+        self.postgres = connection.vendor == "postgresql"
+        meta = feed.model._meta
+        self.table = connection.ops.quote_name(meta.db_table)
+        self.fields = {f.column: f for f in meta.concrete_fields}
+
+    # SQL pieces -------------------------------------------------------------------------------
+
+    def _type(self, column: str) -> str:
+        return self.fields[column].db_type(connection) or "text"
+
+    def _same(self, left: str, right: str, column: str) -> str:
+        if column not in self.feed.nullable:
+            return f"{left}.{column} = {right}.{column}"
+        op = "IS NOT DISTINCT FROM" if self.postgres else "IS"
+        return f"{left}.{column} {op} {right}.{column}"
+
+    def _differs(self, left: str, right: str) -> str:
+        return "NOT (" + " AND ".join(self._same(left, right, c) for c in self.feed.values) + ")"
+
+    def _key_join(self, left: str, right: str) -> str:
+        return " AND ".join(f"{left}.{c} = {right}.{c}" for c in self.feed.key)
+
+    def _execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, list(params))
+            return cursor.fetchall() if cursor.description else None
+
+    # Life cycle -------------------------------------------------------------------------------
+
+    def __enter__(self) -> _Staging:
+        self._drop()
+        staged = ", ".join(f"{c} {self._type(c)}" for c in self.feed.staged)
+        keys = ", ".join(f"{c} {self._type(c)}" for c in self.feed.key)
+        key_list = ", ".join(self.feed.key)
+        self._execute(f"CREATE TEMPORARY TABLE {self.stage} (line integer NOT NULL, {staged})")
+        self._execute(
+            f"CREATE TEMPORARY TABLE {self.seen} ({keys}, line integer NOT NULL, PRIMARY KEY ({key_list}))"
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._drop()
+
+    def _drop(self) -> None:
+        if connection.needs_rollback:
+            return  # the surrounding transaction rolls back, taking the temporary tables with it
+        for table in (self.stage, self.seen):
+            self._execute(f"DROP TABLE IF EXISTS {table}")
+
+    # One batch ----------------------------------------------------------------------------------
+
+    def flush(
+        self, batch: list[tuple[Any, ...]], result: ImportResult, reject: Callable[[int, str, str], None]
+    ) -> None:
+        with transaction.atomic():
+            self._load(batch)
+            self._remember_keys()
+            for line, first in self._duplicates():
+                reject(line, self.feed.key_label, _("The same key as line %(first)s.") % {"first": first})
+            fresh, existing, changing = self._count()
+            result.created += fresh - existing
+            result.updated += changing
+            result.unchanged += existing - changing
+            if fresh - existing + changing:
+                self._upsert()
+
+    def _load(self, batch: list[tuple[Any, ...]]) -> None:
+        columns = ", ".join(("line", *self.feed.staged))
+        if self.postgres:
+            self._execute(f"TRUNCATE {self.stage}")
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(f"COPY {self.stage} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in batch:
+                    copy.write_row(row)
+            self._execute(f"ANALYZE {self.stage}")
+            return
+        self._execute(f"DELETE FROM {self.stage}")  # noqa: S608
+        prep = [(lambda v: v)] + [
+            (lambda v, f=self.fields[c]: f.get_db_prep_value(v, connection, prepared=False))
+            for c in self.feed.staged
+        ]
+        rows = [tuple(p(v) for p, v in zip(prep, row, strict=True)) for row in batch]
+        marks = ", ".join(["%s"] * len(prep))
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {self.stage} ({columns}) VALUES ({marks})", rows)  # noqa: S608
+
+    def _remember_keys(self) -> None:
+        keys = ", ".join(self.feed.key)
+        self._execute(
+            f"INSERT INTO {self.seen} ({keys}, line) SELECT {keys}, MIN(line) FROM {self.stage} "  # noqa: S608
+            f"WHERE 1 = 1 GROUP BY {keys} ON CONFLICT DO NOTHING"
+        )
+
+    def _duplicates(self) -> list[tuple[int, int]]:
+        return self._execute(
+            f"SELECT s.line, n.line FROM {self.stage} s JOIN {self.seen} n ON {self._key_join('s', 'n')} "  # noqa: S608
+            "WHERE s.line <> n.line ORDER BY s.line"
+        )
+
+    def _firsts(self) -> str:
+        """The batch's rows whose key this file has not had on an earlier line."""
+        return f"{self.stage} s JOIN {self.seen} n ON {self._key_join('s', 'n')} AND n.line = s.line"
+
+    def _count(self) -> tuple[int, int, int]:
+        key = self.feed.key[0]
+        (fresh, existing, changing), *_ = self._execute(
+            f"SELECT COUNT(*), COUNT(t.{key}), "  # noqa: S608
+            f"COALESCE(SUM(CASE WHEN t.{key} IS NOT NULL AND {self._differs('t', 's')} THEN 1 END), 0) "
+            f"FROM {self._firsts()} LEFT JOIN {self.table} t ON {self._key_join('t', 's')}"
+        )
+        return fresh, existing, changing
+
+    def _upsert(self) -> None:
+        feed = self.feed
+        columns = list(feed.staged)
+        selected = [f"s.{c}" for c in columns]
+        updates = [f"{c} = excluded.{c}" for c in feed.values]
+        params: list[Any] = []
+        if feed is SUBSCRIPTIONS:
+            live = ", ".join(f"'{status}'" for status in Subscription.LIVE_STATUSES)
+            now = connection.ops.adapt_datetimefield_value(self.now)
+            columns += ["inactive_since", "updated_at"]
+            selected += [f"CASE WHEN s.status IN ({live}) THEN NULL ELSE %s END", "%s"]
+            params += [now, now]
+            updates += [
+                f"inactive_since = CASE WHEN excluded.status IN ({live}) THEN NULL "
+                f"WHEN {self.table}.status IN ({live}) THEN excluded.inactive_since "
+                f"ELSE {self.table}.inactive_since END",
+                "updated_at = excluded.updated_at",
+            ]
+        self._execute(
+            f"INSERT INTO {self.table} ({', '.join(columns)}) "  # noqa: S608
+            f"SELECT {', '.join(selected)} FROM {self._firsts()} WHERE 1 = 1 "
+            f"ON CONFLICT ({', '.join(feed.key)}) DO UPDATE SET {', '.join(updates)} "
+            f"WHERE {self._differs(self.table, 'excluded')}",
+            params,
+        )
