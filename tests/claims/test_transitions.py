@@ -29,6 +29,7 @@ from claims.workflow import (
     TransitionRefused,
     add_comment,
     add_document,
+    request_end_association,
     transition,
 )
 from cpor.business_days import add_business_days
@@ -58,6 +59,8 @@ REVIEWERS = frozenset({"reviewer", "lead", "second_reviewer"})
 # A review lead decides a dispute, and separation of duties keeps the reviewer who rejected the
 # claim out of it. Every claim here is reviewed and rejected by `reviewer` (not a lead).
 DISPUTE_DECIDERS = frozenset({"lead"})
+# An association ends at the customer's request only by a review lead's decision.
+REVIEW_LEADS = frozenset({"lead"})
 ACTORS = (
     "incentives_admin",
     "global_admin",
@@ -90,6 +93,7 @@ ALLOWED: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
     "dispute": (frozenset({S.REJECTED}), PARTNER_MANAGERS, S.DISPUTED),
     "reopen": (frozenset({S.DISPUTED}), DISPUTE_DECIDERS, S.UNDER_REVIEW),
     "uphold_rejection": (frozenset({S.DISPUTED}), DISPUTE_DECIDERS, S.REJECTED),
+    "end_association": (frozenset({S.ASSOCIATED}), REVIEW_LEADS, S.REJECTED),
 }
 
 
@@ -113,6 +117,7 @@ DEADLINE_SET_BY: dict[str, tuple[str, Callable[[dt.datetime], dt.datetime]] | No
     "dispute": ("dispute_response_due_at", _business_days),
     "reopen": ("review_due_at", _business_days),
     "uphold_rejection": None,
+    "end_association": ("dispute_window_ends_at", lambda now: now + dt.timedelta(days=30)),
 }
 
 # Who is told what. "partner" is the partner contact and every managing user (never a read-only
@@ -134,6 +139,8 @@ TOLD: dict[str, set[tuple[str, str]]] = {
     "dispute": {("reviewer_dispute", "deciders")},
     "reopen": {("dispute_reopened", "partner")},
     "uphold_rejection": {("claim_rejected", "partner")},
+    # The partner: why and how to dispute; the customer who asked: the association has ended.
+    "end_association": {("claim_rejected", "partner"), ("end_request_granted_customer", "customer")},
 }
 
 EXPECTED_ACTOR_KIND = {
@@ -216,7 +223,11 @@ def cast(db: None, clock: time_machine.TimeMachineFixture) -> Cast:
 
 
 def claim_at(status: str, cast: Cast, **overrides: Any) -> Claim:
-    """A claim of the cast's partner in `status`, moved there through the workflow at the current time."""
+    """A claim of the cast's partner in `status`, moved there through the workflow at the current time.
+
+    An association here has a pending request of its customer contact to end it, so that
+    `end_association` is refused only for the state or the actor.
+    """
     if status == S.ASSOCIATED:
         claim = claim_in(
             S.APPROVED, partner=cast.partner, by=cast.manager, review_by=cast.reviewer, **overrides
@@ -224,12 +235,17 @@ def claim_at(status: str, cast: Cast, **overrides: Any) -> Claim:
         with time_machine.travel(claim.consent_window_ends_at, tick=False):
             claim = transition(claim, "close_consent_window", by=SYSTEM)
         assert claim.status == S.ASSOCIATED
+        request_end_association(
+            claim, by=CUSTOMER, customer_email=CUSTOMER_CONTACT, language="en", reason="We work alone now."
+        )
         return claim
     return claim_in(status, partner=cast.partner, by=cast.manager, review_by=cast.reviewer, **overrides)
 
 
 def details_for(action: str) -> dict[str, Any]:
     """Details that satisfy the action's rules."""
+    if action == "end_association":
+        return {"comment": "The customer no longer works with this partner."}
     return dict(DETAILS.get(action, {}))
 
 
@@ -352,7 +368,7 @@ def test_allowed_transition_moves_the_claim_records_it_and_tells_the_right_peopl
     sla = DEADLINE_SET_BY[action]
     assert claim.sla_due_at == (sla[1](now) if sla and sla[0] in SLA_FIELDS else None)
     assert claim.sla_breached_at is None
-    if action == "reject":
+    if action in ("reject", "end_association"):
         assert claim.rejected_by == by
     elif action in ("dispute", "uphold_rejection"):
         assert claim.rejected_by == cast.reviewer, "the rejection stands, and so does who made it"
@@ -830,6 +846,11 @@ WRONG_ACTOR_CASES = [
     *[(a, who) for a in CUSTOMER_ACTIONS for who in ("incentives_admin", "reviewer", "system")],
     *[(a, who) for a in SYSTEM_ACTIONS for who in ("incentives_admin", "reviewer", "lead", "customer")],
     *[(a, "anonymous") for a in TRANSITIONS],
+    # Ending an association at the customer's request is a review lead's decision alone.
+    *[
+        ("end_association", who)
+        for who in ("incentives_admin", "member", "reviewer", "second_reviewer", "customer", "system")
+    ],
 ]
 
 
