@@ -405,10 +405,15 @@ def import_usage(stream: IO[bytes], **options: Any) -> ImportResult:
     return _import(USAGE, stream, **options)
 
 
+def import_file_stream(feed: str, stream: IO[bytes], **options: Any) -> ImportResult:
+    """Import `stream` as the feed named `feed` ("subscriptions" or "usage")."""
+    return _import({"subscriptions": SUBSCRIPTIONS, "usage": USAGE}[feed], stream, **options)
+
+
 def import_file(feed: str, location: str, **options: Any) -> ImportResult:
-    importer = {"subscriptions": import_subscriptions, "usage": import_usage}[feed]
+    """Import the file at `location` (see `open_feed`) as the feed named `feed`."""
     with open_feed(location) as stream:
-        return importer(stream, **options)
+        return import_file_stream(feed, stream, **options)
 
 
 # ---------------------------------------------------------------------------------------------
