@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from claims.models import AssociationEndRequest, Claim, Product
+from claims.models import Claim, Product
 
 REASON_LIMIT = 2000
 
@@ -114,17 +115,8 @@ class EndRequestForm(forms.Form):
         return reason
 
 
-def pending_end_request(claim: Claim) -> AssociationEndRequest | None:
-    return claim.end_requests.filter(outcome=AssociationEndRequest.Outcome.PENDING).first()
-
-
-def decision_context(claim: Claim) -> dict[str, Any]:
-    """What the decision includes (`consent/portal/_decline_form.html`, `_end_request_form.html`)
-    read, for the association page: unbound forms and the pending end request, if any."""
-    return {
-        "decline_form": DeclineForm(claim=claim),
-        "end_request_form": EndRequestForm(),
-        "pending_end_request": pending_end_request(claim)
-        if claim.status == Claim.Status.ASSOCIATED
-        else None,
-    }
+def refusal_text(error: Exception) -> str:
+    """The words a workflow refusal carries, fit to show the customer."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error) or str(_("This cannot be done now."))

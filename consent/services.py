@@ -11,6 +11,7 @@ mailed, so no row, admin page, log line or history entry holds a usable link.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from claims import notifications, workflow
 from claims.models import (
     Claim,
     ClaimEvent,
+    Product,
     RejectionReason,
     consent_window_open,
     is_reviewer,
@@ -194,6 +196,7 @@ class NoticeState:
     """What the customer's page shows for a notice."""
 
     OPEN = "open"
+    ANSWERED = "answered"  # the link declined some workloads; the rest stay open in the portal
     DENIED = "denied"
     ENDED = "ended"
     WITHDRAWN = "withdrawn"
@@ -218,28 +221,55 @@ def notice_state(request: ConsentRequest) -> str:
         and consent_window_open(claim)
         and timezone.now() < request.expires_at
     ):
-        return NoticeState.OPEN
+        return NoticeState.ANSWERED if request.used_at is not None else NoticeState.OPEN
     if claim.status in (Claim.Status.APPROVED, Claim.Status.ASSOCIATED):
         return NoticeState.ENDED
     return NoticeState.WITHDRAWN
 
 
-def deny(request: ConsentRequest, *, reason: str = "") -> bool:
-    """Record the customer's denial. Returns False when it was already recorded or is too late."""
-    reason = (reason or "").strip()[:2000]
+def decline_by_link(
+    request: ConsentRequest,
+    products: Iterable[Product | int] | None = None,
+    *,
+    reason: str = "",
+    expected_status: str | None = None,
+) -> Claim:
+    """The customer declines `products` of the claim (None or all of them: a denial) through the
+    notice's link.
+
+    The decision is `claims.workflow.decline_workloads`, as in the portal, with the notice's address
+    as the customer's; the link is single-use, answered by whatever it declined. Raises
+    TransitionRefused (already answered, a link from an earlier approval, the window closed) or
+    ValidationError (a workload not on the claim), and then nothing changes.
+    """
     with transaction.atomic():
         # Claim first, then the notice: the order every path takes, so two never wait on each other.
-        Claim.objects.select_for_update().filter(pk=request.claim_id).first()
+        locked = Claim.objects.select_for_update().filter(pk=request.claim_id).first()
         current = ConsentRequest.objects.select_for_update().get(pk=request.pk)
-        if current.used_at is not None or timezone.now() >= current.expires_at:
-            return False  # already answered, or a link from an earlier approval
-        try:
-            claim = workflow.transition(request.claim_id, "deny_consent", by=CUSTOMER, comment=reason)
-        except TransitionRefused:
-            return False
+        if locked is None:
+            raise TransitionRefused(_("This claim no longer exists."))
+        if products is None:
+            products = list(locked.products.values_list("pk", flat=True))
+        if current.used_at is not None:
+            raise TransitionRefused(_("Your answer through this link is already recorded."))
         now = timezone.now()
+        if now >= current.expires_at:
+            raise TransitionRefused(
+                _("This link is no longer valid: the time to decline through it has passed.")
+            )
+        claim = workflow.decline_workloads(
+            request.claim_id,
+            products,
+            by=CUSTOMER,
+            customer_email=current.contact_email,
+            reason=reason,
+            expected_status=expected_status,
+        )
         ConsentRequest.objects.filter(pk=request.pk).update(used_at=now, denial_reason=reason)
-        if current.contact_email.lower() != claim.customer_contact_email.lower():
+        if (
+            claim.status == Claim.Status.REJECTED
+            and current.contact_email.lower() != claim.customer_contact_email.lower()
+        ):
             # An alternate contact denied: they get the confirmation too.
             notifications.send(
                 claim,
@@ -248,4 +278,15 @@ def deny(request: ConsentRequest, *, reason: str = "") -> bool:
                 now=now,
                 contact_name=current.contact_name,
             )
+    return claim
+
+
+def deny(request: ConsentRequest, *, reason: str = "") -> bool:
+    """Record the customer's denial of the whole association. Returns False when it was already
+    recorded or is too late."""
+    reason = (reason or "").strip()[:2000]
+    try:
+        decline_by_link(request, reason=reason)
+    except (TransitionRefused, ValidationError):
+        return False
     return True

@@ -1,20 +1,27 @@
-"""The customer's consent page: GET only shows, POST (CSRF-protected) denies.
+"""The customer's consent page: GET only shows, POST (CSRF-protected) declines.
 
 Mail scanners fetch links with GET or HEAD; neither changes anything. No JavaScript submits on
 the customer's behalf.
+
+The page shows the claim as the customer portal does and offers the same choice: the whole
+association or only some workloads (`claims.workflow.decline_workloads`, through
+`services.decline_by_link`). The link answers for its one claim only: the rest of the
+organisation's associations are behind the portal's own sign-in, which it links to.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from consent import services
-from consent.forms import DenyForm
+from claims.workflow import TransitionRefused
+from consent import associations, services
+from consent.decision_forms import DeclineForm, refusal_text
 from consent.services import NoticeState
 from cpor.ratelimit import rate_limit_per_ip
 
@@ -30,19 +37,37 @@ def notice(request: HttpRequest, token: str) -> HttpResponse:
     if language not in dict(settings.LANGUAGES):
         language = consent_request.language
     with translation.override(language):
+        claim = consent_request.claim
         state = services.notice_state(consent_request)
-        form = DenyForm()
+        form = DeclineForm(claim=claim, empty_means_all=True)
         just_recorded = already_recorded = False
+        declined: list[str] = []
+        refusal = ""
+        status = 200
         if request.method == "POST":
-            if state == NoticeState.DENIED:
+            if state in (NoticeState.DENIED, NoticeState.ANSWERED):
                 already_recorded = True
             elif state == NoticeState.OPEN:
-                form = DenyForm(request.POST)
-                if form.is_valid():
-                    just_recorded = services.deny(consent_request, reason=form.cleaned_data["reason"])
-                    consent_request.claim.refresh_from_db()
+                form = DeclineForm(request.POST, claim=claim, empty_means_all=True)
+                if not form.is_valid():
+                    status = 400
+                else:
+                    try:
+                        services.decline_by_link(
+                            consent_request,
+                            form.cleaned_data["declined"],
+                            reason=form.cleaned_data["reason"],
+                            expected_status=form.expected_status,
+                        )
+                    except (TransitionRefused, ValidationError) as error:
+                        refusal = refusal_text(error)
+                        status = 409
+                    else:
+                        just_recorded = True
+                        declined = [product.name for product in form.cleaned_data["declined"]]
+                    consent_request.refresh_from_db()
+                    claim = consent_request.claim
                     state = services.notice_state(consent_request)
-        claim = consent_request.claim
         response = render(
             request,
             "consent/notice.html",
@@ -51,12 +76,17 @@ def notice(request: HttpRequest, token: str) -> HttpResponse:
                 "claim": claim,
                 "products": list(claim.products.all()),
                 "state": state,
-                "form": form,
+                "status": associations.customer_status(claim),
+                "decline_form": form,
+                "decline_action": request.get_full_path(),
+                "refusal": refusal,
+                "declined": declined,
                 "just_recorded": just_recorded,
                 "already_recorded": already_recorded,
                 "language": language,
                 "other_language": "tr" if language == "en" else "en",
             },
+            status=status,
         )
     # same-origin: the token never leaks in a Referer to other sites, yet the form POST keeps its Origin.
     response["Referrer-Policy"] = "same-origin"
