@@ -1,12 +1,17 @@
-"""Load the demo: Contoso and Fabrikam, their people, the reviewers, and a claim in every state.
+"""Load the demo: Contoso and Fabrikam, their people, the reviewers, a claim in every state, and
+the demo tenants' subscriptions and 18 months of usage.
 
 Idempotent: users and partners are updated in place, and a demo claim that already exists (by
-partner and name) is left alone. Claims move through `claims.workflow` like any other claim.
+partner and name) is left alone. Claims move through `claims.workflow` like any other claim. The
+subscriptions and usage go through the feed import (`claims.feeds`), so a second run changes
+nothing; usage covers the 18 months up to this one, from a seeded random walk per tenant and product.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import random
 import uuid
 from typing import Any
 
@@ -18,9 +23,19 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from claims import workflow
+from claims import feeds, workflow
 from claims.demo_pdf import one_page_pdf
-from claims.models import LEAD_GROUP, REVIEWER_GROUP, Claim, Membership, MpnId, Partner, Tenant, TenantDomain
+from claims.models import (
+    LEAD_GROUP,
+    REVIEWER_GROUP,
+    Claim,
+    Membership,
+    MonthlyUsage,
+    MpnId,
+    Partner,
+    Tenant,
+    TenantDomain,
+)
 from claims.workflow import SYSTEM
 
 PASSWORD = "demo-password"
@@ -48,6 +63,40 @@ TENANTS = [
 # Each demo tenant has one verified domain, and every claim on the tenant names it.
 CUSTOMERS = {tenant_id: (name, domain) for tenant_id, name, domain in TENANTS}
 
+USAGE_MONTHS = 18
+# The demo tenants' subscriptions: one bought through CSP, one in grace, and one suspended long
+# enough ago (LAPSED_DAYS) that the lapse job would end an association naming it.
+LAPSED = uuid.UUID("5b0c7a1e-9d2f-4e3a-8b6c-0d1e2f3a4b5c")
+LAPSED_DAYS = 45
+SUBSCRIPTIONS = [
+    # subscription_id, tenant, product code, channel, status, seats, start date
+    ("3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a01", NORTHWIND, "d365-sales", "direct", "active", 50, "2025-01-01"),
+    ("3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a02", NORTHWIND, "m365-intune", "direct", "active", 300, "2024-07-01"),
+    (
+        "3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a03",
+        TAILSPIN,
+        "d365-business-central",
+        "csp",
+        "active",
+        15,
+        "2025-03-01",
+    ),
+    ("3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a04", TAILSPIN, "m365-teams", "direct", "active", 450, "2024-01-01"),
+    ("3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a05", ADVENTURE, "power-apps", "ea", "active", 120, "2024-10-01"),
+    ("3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a06", ADVENTURE, "power-bi", "direct", "grace", 35, "2025-02-01"),
+    ("3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a07", WINGTIP, "d365-field-service", "ea", "active", 60, "2025-05-01"),
+    (
+        "3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a08",
+        LITWARE,
+        "m365-exchange-online",
+        "ea",
+        "active",
+        800,
+        "2023-09-01",
+    ),
+    (str(LAPSED), WINGTIP, "d365-customer-service", "direct", "suspended", 25, "2025-04-01"),
+]
+
 
 class Command(BaseCommand):
     help = "Load idempotent demo data: partners, people, products and a claim in every state."
@@ -59,7 +108,10 @@ class Command(BaseCommand):
                 tenant, _ = Tenant.objects.update_or_create(tenant_id=tenant_id, defaults={"name": name})
                 TenantDomain.objects.update_or_create(domain=domain, defaults={"tenant": tenant})
             created = self._claims(people)
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({created} new claims)."))
+            usage = self._feeds(timezone.now())
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready ({created} new claims, {usage.changed} usage rows changed).")
+        )
         self.stdout.write(f"Sign in at {settings.SITE_URL}/ with password {PASSWORD!r} as:")
         for email, _first, partner, role, group in ACCOUNTS:
             who = f"{partner}, {Membership.Role(role).label}" if partner else f"group {group!r} (admin)"
@@ -255,6 +307,58 @@ class Command(BaseCommand):
                 claim = workflow.transition(claim, action, by=actor, **details)
             created += 1
         return created
+
+    def _feeds(self, now: dt.datetime) -> feeds.ImportResult:
+        """The subscriptions, then usage per claimed workload of each demo tenant, through the feeds."""
+        header = ",".join(feeds.SUBSCRIPTIONS.columns)
+        rows = [
+            f"{sub_id},{tenant},{code},{channel},{status},{seats},{start},"
+            for sub_id, tenant, code, channel, status, seats, start in SUBSCRIPTIONS
+        ]
+        lapsed = [row for row in rows if row.startswith(str(LAPSED))]
+        # The lapsed subscription as the feed reported it LAPSED_DAYS ago: its clock starts then.
+        feeds.import_subscriptions(_csv(header, lapsed), now=now - dt.timedelta(days=LAPSED_DAYS))
+        feeds.import_subscriptions(_csv(header, [row for row in rows if row not in lapsed]), now=now)
+
+        this_month = timezone.localdate(now).replace(day=1)
+        months = [_month_before(this_month, back) for back in range(USAGE_MONTHS - 1, -1, -1)]
+        claimed = (
+            Claim.objects.filter(customer_tenant_id__in=CUSTOMERS)
+            .values_list("customer_tenant_id", "products__code")
+            .distinct()
+            .order_by("customer_tenant_id", "products__code")
+        )
+        usage = [
+            f"{tenant},{code},{month:%Y-%m},{users}"
+            for tenant, code in claimed
+            if code
+            for month, users in zip(months, _users(tenant, code), strict=True)
+        ]
+        result = feeds.import_usage(_csv(",".join(feeds.USAGE.columns), usage), now=now)
+        MonthlyUsage.objects.filter(tenant__tenant_id__in=CUSTOMERS, month__lt=months[0]).delete()
+        return result
+
+
+def _csv(header: str, rows: list[str]) -> io.BytesIO:
+    return io.BytesIO("\n".join([header, *rows]).encode())
+
+
+def _month_before(month: dt.date, back: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _users(tenant: uuid.UUID, code: str) -> list[int]:
+    """USAGE_MONTHS months of active users, oldest first: a start, a monthly growth and noise, all
+    drawn from a generator seeded by the tenant and product (the same numbers on every run)."""
+    rng = random.Random(f"{tenant}:{code}")
+    users = float(rng.randint(15, 250))
+    growth = rng.uniform(0.01, 0.07)
+    series = []
+    for _month in range(USAGE_MONTHS):
+        series.append(max(0, round(users * (1 + rng.uniform(-0.05, 0.05)))))
+        users *= 1 + growth
+    return series
 
 
 def _ba(tenant: uuid.UUID, activity: str, language: str = "en") -> dict[str, Any]:

@@ -1,0 +1,77 @@
+"""seed_demo's subscriptions and usage: 18 months per claimed workload of each demo tenant, one CSP
+subscription and one suspended long enough to lapse, and a second run that changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from claims.management.commands.seed_demo import LAPSED, LAPSED_DAYS
+from claims.models import Claim, MonthlyUsage, Subscription
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)  # a Sunday, two days before the month ends
+
+
+def usage() -> list[tuple[object, ...]]:
+    return list(
+        MonthlyUsage.objects.order_by("pk").values_list(
+            "pk", "tenant_id", "product_id", "month", "active_users"
+        )
+    )
+
+
+def subscriptions() -> list[tuple[object, ...]]:
+    return list(Subscription.objects.order_by("pk").values_list())
+
+
+def test_seed_demo_twice_leaves_the_feeds_as_they_were() -> None:
+    with time_machine.travel(NOW, tick=False):
+        call_command("seed_demo", stdout=io.StringIO())
+        first = (usage(), subscriptions())
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
+    assert (usage(), subscriptions()) == first
+    assert "0 new claims, 0 usage rows changed" in out.getvalue()
+
+
+def test_eighteen_months_per_claimed_workload_up_to_this_month() -> None:
+    with time_machine.travel(NOW, tick=False):
+        call_command("seed_demo", stdout=io.StringIO())
+    claimed = set(
+        Claim.objects.exclude(products=None).values_list("customer_tenant_id", "products__code").distinct()
+    )
+    series: dict[tuple[object, str], list[tuple[dt.date, int]]] = {}
+    for row in MonthlyUsage.objects.select_related("tenant", "product").order_by("month"):
+        series.setdefault((row.tenant.tenant_id, row.product.code), []).append((row.month, row.active_users))
+    assert set(series) == claimed
+    for months in series.values():
+        assert [month for month, _ in months][0] == dt.date(2025, 6, 1)
+        assert [month for month, _ in months][-1] == dt.date(2026, 11, 1)
+        assert len(months) == 18
+        users = [n for _, n in months]
+        assert users[-1] > users[0] > 0  # growing, with noise
+
+
+def test_next_month_the_window_moves_and_keeps_eighteen_months() -> None:
+    with time_machine.travel(NOW, tick=False):
+        call_command("seed_demo", stdout=io.StringIO())
+    with time_machine.travel(NOW + dt.timedelta(days=3), tick=False):
+        call_command("seed_demo", stdout=io.StringIO())
+    months = sorted(set(MonthlyUsage.objects.values_list("month", flat=True)))
+    assert (months[0], months[-1], len(months)) == (dt.date(2025, 7, 1), dt.date(2026, 12, 1), 18)
+
+
+def test_one_csp_subscription_and_one_lapsed_for_longer_than_thirty_days() -> None:
+    with time_machine.travel(NOW, tick=False):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert Subscription.objects.filter(channel="csp").count() == 1
+    lapsed = Subscription.objects.get(subscription_id=LAPSED)
+    assert lapsed.status == "suspended"
+    assert lapsed.inactive_since == NOW - dt.timedelta(days=LAPSED_DAYS)
+    assert list(Subscription.objects.filter(inactive_since__isnull=False)) == [lapsed]
