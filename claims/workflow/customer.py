@@ -34,7 +34,6 @@ from claims.models import (
     Claim,
     ClaimEvent,
     Product,
-    consent_window_open,
     is_lead,
 )
 from claims.workflow.events import claims_changed, record_event
@@ -76,7 +75,10 @@ def decline_workloads(
     wanted = _product_ids(products)
     with transaction.atomic():
         locked = _lock_seen(claim, expected_status)
-        if locked.status != Claim.Status.APPROVED or not consent_window_open(locked):
+        # One moment for the check and the record: the event is never dated after the window's end.
+        now = timezone.now()
+        window_open = locked.consent_window_ends_at is not None and now < locked.consent_window_ends_at
+        if locked.status != Claim.Status.APPROVED or not window_open:
             raise TransitionRefused(_closed_window_message(locked))
         held = {product.pk: product for product in locked.products.order_by("name")}
         foreign = [pk for pk in wanted if pk not in held]
@@ -91,7 +93,6 @@ def decline_workloads(
                 expected_status=Claim.Status.APPROVED,
                 via=customer_via(customer_email),
             )
-        now = timezone.now()
         declined = [product for pk, product in held.items() if pk in wanted]
         remaining = [product for pk, product in held.items() if pk not in wanted]
         before = sorted(product.code for product in held.values())

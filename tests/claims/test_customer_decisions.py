@@ -244,7 +244,8 @@ def test_the_hand_off_after_the_window_queues_only_what_remains(claim: Claim, cl
     fresh = Claim.objects.get(pk=claim.pk)
     assert fresh.status == S.ASSOCIATED
     assert codes(claim) == ["d365-sales"]
-    assert AssessmentHandoff.objects.filter(claim=claim).count() == 1
+    (handoff,) = AssessmentHandoff.objects.filter(claim=claim)
+    assert sorted(handoff.products.values_list("code", flat=True)) == ["d365-sales"]
     actions = list(
         ClaimEvent.objects.filter(claim=claim).exclude(action="notification").values_list("action", flat=True)
     )
