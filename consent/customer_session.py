@@ -53,9 +53,13 @@ def _mac(tenant_pk: int, email: str, language: str, signed_in_at: float) -> str:
 
 def sign_in(request: HttpRequest, link: CustomerSignInLink) -> None:
     """Start the customer's session for the link's tenant and address."""
-    # logout() flushes the session: a partner's or reviewer's sign-in in this browser ends, and the
-    # session key changes, so a key fixed before signing in is worth nothing after.
-    logout(request)
+    # A fresh session: a partner's or reviewer's sign-in in this browser ends (logout() tells
+    # Django and django-axes), and the key changes, so a key fixed before is worth nothing after.
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        logout(request)
+    else:
+        request.session.flush()
     now = timezone.now().timestamp()
     request.session[SESSION_KEY] = {
         "tenant": link.tenant_id,

@@ -199,8 +199,15 @@ def redeem(token: str) -> tuple[str, CustomerSignInLink | None]:
 # -- keeping links out of logs -------------------------------------------------------------------
 
 SIGN_IN_PATH_TOKEN = re.compile(r"(/customer/sign-in/)[^/\s\"']+")
-# The loggers Django writes request paths to (refused CSRF, 405, 429 …).
-PATH_LOGGERS = ("django.request", "django.security.csrf", "django.server")
+# The loggers that write request paths: Django's (refused CSRF, 405, 429 …) and django-axes'
+# (a sign-out, which signing in as a customer is for a partner signed in in the same browser).
+PATH_LOGGERS = (
+    "django.request",
+    "django.security.csrf",
+    "django.server",
+    "axes.handlers.database",
+    "axes.handlers.cache",
+)
 
 
 class HideSignInTokens(logging.Filter):

@@ -287,3 +287,21 @@ def test_a_scope_stored_for_the_future_is_refused() -> None:
     session[SESSION_KEY] = {**session[SESSION_KEY], "signed_in_at": timezone.now().timestamp() + 3600}
     session.save()
     assert client.get(HOME).status_code == 403
+
+
+def test_no_log_line_holds_a_link_even_when_a_partner_is_signed_out_by_it(caplog) -> None:
+    from tests.factories import PartnerFactory, partner_user
+
+    caplog.set_level(logging.DEBUG)
+    tenant("Northwind Traders", "northwind.example")
+    ask_for_link(Client(), "nina@northwind.example")
+    path, token = delivered_link("nina@northwind.example")
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(path).status_code == 403  # refused CSRF: Django logs the path
+    assert Client().put(path).status_code == 405
+    browser = Client()
+    browser.force_login(partner_user(PartnerFactory()))
+    assert browser.post(path).status_code == 302  # signs the partner out: django-axes logs the path
+    assert "/customer/sign-in/…" in caplog.text
+    assert token not in caplog.text
