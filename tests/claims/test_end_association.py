@@ -200,7 +200,7 @@ def test_a_lead_ends_the_association_the_request_is_granted_and_both_sides_are_t
     assert "the customer asked to end this association" in english
     assert "The review lead wrote:" in english and "confirms the move in-house" in english
     assert "You can dispute this rejection until" in english
-    assert "müşteri bu ilişkilendirmenin sona erdirilmesini istedi" in turkish
+    assert "müşteri bu ilişkilendirmenin sonlandırılmasını istedi" in turkish
     assert "itiraz edebilirsiniz" in turkish
 
     to_customer = OutboundEmail.objects.get(kind="end_request_granted_customer")
