@@ -30,6 +30,7 @@ from claims.workflow import TransitionRefused, assign_reviewer, transition
 from reviews import views
 from reviews.claim_page import review_page
 from reviews.competing import is_competing
+from reviews.end_requests import end_requested, is_waiting, waiting_count
 from reviews.forms import AssignForm
 from reviews.models import SlaDigest
 from reviews.sla import SlaState, in_sla_state, sla_state_expression
@@ -130,6 +131,19 @@ class CompetingFilter(admin.SimpleListFilter):
         return queryset
 
 
+class EndRequestFilter(admin.SimpleListFilter):
+    title = gettext_lazy("customer's request to end")
+    parameter_name = "end_request"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("waiting", _("Customer asked to end the association"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Claim]) -> QuerySet[Claim]:
+        if self.value() == "waiting":
+            return queryset.filter(end_requested=True, status=S.ASSOCIATED)
+        return queryset
+
+
 # ---------------------------------------------------------------------------------------------
 # The claim: queue and page
 
@@ -156,6 +170,7 @@ class ClaimAdmin(admin.ModelAdmin):
         ("solution_area", admin.ChoicesFieldListFilter),
         ProductFilter,
         CompetingFilter,
+        EndRequestFilter,
     )
     list_select_related = ("partner", "mpn", "assigned_reviewer")
     list_per_page = 100
@@ -259,7 +274,11 @@ class ClaimAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
         return (
             Claim.for_reviewers(super().get_queryset(request))
-            .annotate(sla_state=sla_state_expression(timezone.now()), is_competing=is_competing())
+            .annotate(
+                sla_state=sla_state_expression(timezone.now()),
+                is_competing=is_competing(),
+                end_requested=end_requested(),
+            )
             .prefetch_related(
                 Prefetch("products", queryset=Product.objects.only("id", "name").order_by("name"))
             )
@@ -311,6 +330,13 @@ class ClaimAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("status"))
     def status_label(self, obj: Claim) -> str:
+        # The flag stands under the status it changes: an associated claim a lead must decide on.
+        if is_waiting(obj):
+            return format_html(
+                '{}<br><span class="end-request-flag">{}</span>',
+                obj.get_status_display(),
+                _("Customer asked to end"),
+            )
         return obj.get_status_display()
 
     @admin.display(description=gettext_lazy("age"), ordering="submitted_at")
@@ -458,6 +484,10 @@ class ClaimAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             "may_see_sla": request.user.has_perm("reviews.view_sladigest"),
         }
+        if is_lead(request.user):
+            # A lead's way to the customers' requests: the queue is ordered by SLA deadline, and an
+            # associated claim has none, so its flag alone would sit at the end of the list.
+            extra_context["end_requests_waiting"] = waiting_count()
         return super().changelist_view(request, extra_context)
 
     def get_urls(self) -> list[URLPattern]:
@@ -477,6 +507,11 @@ class ClaimAdmin(admin.ModelAdmin):
             path("<int:object_id>/comment/", bound(views.comment), name=name + "comment"),
             path("<int:object_id>/checklist/", bound(views.checklist), name=name + "checklist"),
             path("<int:object_id>/assign/", bound(views.assign), name=name + "assign"),
+            path(
+                "<int:object_id>/end-request/decline/",
+                bound(views.decline_end_request),
+                name=name + "decline_end_request",
+            ),
             *(
                 path(
                     f"<int:object_id>/{panel.path}/", bound(views.panel_action(panel)), name=name + panel.name

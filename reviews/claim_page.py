@@ -13,17 +13,28 @@ from django.utils.translation import gettext_lazy
 
 from claims.contributions import claim_page_panels
 from claims.history import HistoryEntry, history_entries
-from claims.models import Claim, ClaimEvent, Comment, Fact, PoeDocument, is_lead, is_reviewer
+from claims.models import (
+    Claim,
+    ClaimEvent,
+    Comment,
+    Fact,
+    PoeDocument,
+    RejectionReason,
+    is_lead,
+    is_reviewer,
+)
 from claims.selectors import next_deadline
 from claims.workflow import allowed_actions
 from cpor.deadlines import Deadline
 from reviews.checklist import checklist_of
 from reviews.competing import competing_claims
+from reviews.end_requests import EndRequests, end_requests_of
 from reviews.forms import (
     ApproveForm,
     AssignForm,
     ChecklistForm,
     CommentForm,
+    EndAssociationForm,
     RejectForm,
     ReopenForm,
     RequestInformationForm,
@@ -41,6 +52,7 @@ REVIEWER_VERBS: dict[str, Any] = {
     "reject": gettext_lazy("Reject"),
     "reopen": gettext_lazy("Accept dispute and reopen"),
     "uphold_rejection": gettext_lazy("Uphold rejection"),
+    "end_association": gettext_lazy("End association"),
 }
 # A transition with a form opens a page first (its button ends in "…"); approving has no input but
 # a confirmation page, as it mails the customer at once.
@@ -50,6 +62,7 @@ INPUT_FORMS: dict[str, type[TransitionForm]] = {
     "reject": RejectForm,
     "reopen": ReopenForm,
     "uphold_rejection": UpholdRejectionForm,
+    "end_association": EndAssociationForm,
 }
 PREVIEW_KINDS = frozenset({PoeDocument.Kind.PDF, PoeDocument.Kind.PNG, PoeDocument.Kind.JPEG})
 
@@ -67,9 +80,29 @@ def verb_label(action: str) -> str:
 def reviewer_actions(claim: Claim, user: Any) -> list[str]:
     """The transitions `user` may make on `claim` now, as reviewer buttons, in the buttons' order
     (the transitions' own `Fact.REVIEWER_BUTTON`; the others belong to the partner, the customer or
-    the system and never get a button here)."""
+    the system and never get a button here).
+
+    A button needs the transition's conditions met as well: "End association" shows only while the
+    customer's request waits (`end_requested`), not on every associated claim a lead opens.
+    """
     allowed = set(allowed_actions(claim, user))
-    return [action for action in Claim.actions_with(Fact.REVIEWER_BUTTON) if action in allowed]
+    return [
+        action
+        for action in Claim.actions_with(Fact.REVIEWER_BUTTON)
+        if action in allowed and unmet_condition(claim, action) is None
+    ]
+
+
+def unmet_condition(claim: Claim, action: str) -> str | None:
+    """The refusal of the first condition of `action` from the claim's state that `claim` does not
+    meet (in the condition's own words), or None when all are met or none applies."""
+    for found in claim.get_all_status_transitions():
+        if found.name == action and found.source in (claim.status, "*"):
+            for condition in found.conditions:
+                if not condition(claim):
+                    message = getattr(condition, "refusal", "")
+                    return str(message(claim) if callable(message) else message)
+    return None
 
 
 def sla_state(claim: Claim, now: dt.datetime) -> str:
@@ -116,6 +149,7 @@ class ReviewPage:
     claim: Claim
     buttons: list[Button]
     decided_by_you: bool  # separation of duties: this reviewer rejected it, another decides the dispute
+    ended_by_you: bool  # the same, for a lead who ended the association at the customer's request
     documents: list[PoeDocument]
     checklist: ReviewChecklist
     checklist_form: ChecklistForm
@@ -123,6 +157,7 @@ class ReviewPage:
     supersedes: list[Claim]  # the competitors approving this claim would end
     comments: list[Comment]
     comment_form: CommentForm
+    end_requests: EndRequests  # the customer's requests to end the association, if any
     history: list[HistoryEntry]
     panels: list[Panel]  # what other apps show here, after the comments
     may_assign_self: bool
@@ -146,14 +181,17 @@ def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> R
     assignable = claim.is_assignable and is_reviewer(user)
     lead = assignable and is_lead(user)
     state = sla_state(claim, now)
+    decided_by_you = (
+        claim.status == Claim.Status.DISPUTED
+        and claim.rejected_by_id is not None
+        and claim.rejected_by_id == getattr(user, "pk", None)
+    )
+    ended = claim.rejection_reason == RejectionReason.CUSTOMER_REQUEST
     return ReviewPage(
         claim=claim,
         buttons=buttons,
-        decided_by_you=(
-            claim.status == Claim.Status.DISPUTED
-            and claim.rejected_by_id is not None
-            and claim.rejected_by_id == getattr(user, "pk", None)
-        ),
+        decided_by_you=decided_by_you and not ended,
+        ended_by_you=decided_by_you and ended,
         documents=list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id")),
         checklist=checklist,
         checklist_form=ChecklistForm(initial={"passed": checklist.passed, "missing": checklist.missing}),
@@ -161,6 +199,7 @@ def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> R
         supersedes=[c for c in competing if c.status in Claim.supersedable_statuses()],
         comments=list(claim.comments.select_related("author").order_by("created_at", "id")),
         comment_form=CommentForm(),
+        end_requests=end_requests_of(claim, user),
         history=history_entries(
             claim.events.select_related("actor", "email").order_by("created_at", "id"), reviewer_view=True
         ),

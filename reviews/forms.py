@@ -77,6 +77,25 @@ class UpholdRejectionForm(TransitionForm):
     )
 
 
+class EndAssociationForm(TransitionForm):
+    comment = _comment_field(
+        required=True,
+        label=_("Comment to the partner"),
+        help_text=_("The partner sees this comment and may dispute the ending within 30 days."),
+    )
+
+
+class DeclineEndRequestForm(forms.Form):
+    """A review lead declines a customer's request to end an association; the customer reads why."""
+
+    reason = forms.CharField(
+        label=_("Why the association stays (sent to the customer)"),
+        max_length=TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        error_messages={"required": _("Write the reason the customer will read.")},
+    )
+
+
 class CommentForm(forms.Form):
     PARTNER = "partner"
     INTERNAL = "internal"

@@ -35,9 +35,16 @@ from claims.documents import serve
 from claims.models import Claim, Fact, PoeDocument, is_reviewer
 from claims.workflow import TransitionRefused
 from reviews.checklist import checklist_of, save_checklist
-from reviews.claim_page import INPUT_FORMS, PREVIEW_KINDS, action_label, verb_label
+from reviews.claim_page import (
+    INPUT_FORMS,
+    PREVIEW_KINDS,
+    action_label,
+    unmet_condition,
+    verb_label,
+)
 from reviews.competing import competing_claims
-from reviews.forms import AssignForm, ChecklistForm, CommentForm
+from reviews.end_requests import end_requests_of, waiting_count
+from reviews.forms import AssignForm, ChecklistForm, CommentForm, DeclineEndRequestForm
 from reviews.sla import overview
 
 S = Claim.Status
@@ -106,6 +113,10 @@ def transition(
         if action not in workflow.allowed_actions(claim, request.user):
             messages.error(request, _refusal(claim, action))
             return _back(claim.pk)
+        unmet = unmet_condition(claim, action)
+        if unmet is not None:
+            messages.error(request, unmet)
+            return _back(claim.pk)
         initial: dict[str, Any] = {}
         if action == "request_information":
             initial["reasons"] = checklist_of(claim).failed
@@ -149,6 +160,9 @@ def _transition_form(
         extra["supersedes"] = [
             c for c in competing_claims(claim).order_by("pk") if c.status in Claim.supersedable_statuses()
         ]
+    if action == "end_association":
+        # The lead decides on what the customer asked: the request stands beside the comment field.
+        extra["end_request"] = end_requests_of(claim, request.user).pending
     return TemplateResponse(
         request,
         "admin/reviews/transition_form.html",
@@ -189,6 +203,31 @@ def comment(request: HttpRequest, model_admin: admin.ModelAdmin, object_id: int)
         messages.success(
             request,
             _("Comment sent to the partner.") if form.partner_visible else _("Internal note added."),
+        )
+    return _back(claim.pk)
+
+
+@require_POST
+def decline_end_request(request: HttpRequest, model_admin: admin.ModelAdmin, object_id: int) -> HttpResponse:
+    """A review lead declines the customer's request to end the association; the customer is mailed
+    the reason. The workflow checks that the user is a lead and that a request waits."""
+    _require_reviewer(request)
+    claim = _claim(object_id)
+    form = DeclineEndRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return _back(claim.pk)
+    try:
+        workflow.decline_end_request(claim.pk, by=request.user, reason=form.cleaned_data["reason"])
+    except TransitionRefused as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(
+            request,
+            _("Claim #%(pk)s: the request to end the association is declined; the customer is told why.")
+            % {"pk": claim.pk},
         )
     return _back(claim.pk)
 
@@ -305,5 +344,13 @@ def sla_overview(request: HttpRequest, model_admin: admin.ModelAdmin) -> HttpRes
     return TemplateResponse(
         request,
         "admin/reviews/sla_overview.html",
-        _context(request, model_admin, None, title=_("SLA overview"), overview=overview()),
+        _context(
+            request,
+            model_admin,
+            None,
+            title=_("SLA overview"),
+            overview=overview(),
+            # Not an SLA, but the leads' other open work: customers waiting for their decision.
+            end_requests_waiting=waiting_count(),
+        ),
     )
