@@ -305,3 +305,19 @@ def test_no_log_line_holds_a_link_even_when_a_partner_is_signed_out_by_it(caplog
     assert browser.post(path).status_code == 302  # signs the partner out: django-axes logs the path
     assert "/customer/sign-in/…" in caplog.text
     assert token not in caplog.text
+
+
+def test_with_redis_down_the_customer_still_signs_in_and_reads(django_capture_on_commit_callbacks) -> None:
+    from tests.cpor.test_redis_outage import redis_down, redrive
+
+    tenant("Northwind Traders", "northwind.example")
+    client = Client()
+    with redis_down():
+        with django_capture_on_commit_callbacks(execute=True):  # the hand-over to the dead broker
+            asked = ask_for_link(client, "nina@northwind.example")
+        assert asked.status_code == 200 and b"Check your email" in asked.content
+        assert redrive() == 1  # the beat job sends what the broker could not take
+        path = re_link(mail.outbox[-1].body)
+        assert client.get(path).status_code == 200
+        assert client.post(path).status_code == 302
+        assert client.get(HOME).status_code == 200
