@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import rotate_token
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -60,6 +61,7 @@ def sign_in(request: HttpRequest, link: CustomerSignInLink) -> None:
         logout(request)
     else:
         request.session.flush()
+    rotate_token(request)  # as Django's login() does: a CSRF token seen before is worth nothing after
     now = timezone.now().timestamp()
     request.session[SESSION_KEY] = {
         "tenant": link.tenant_id,

@@ -321,3 +321,18 @@ def test_with_redis_down_the_customer_still_signs_in_and_reads(django_capture_on
         assert client.get(path).status_code == 200
         assert client.post(path).status_code == 302
         assert client.get(HOME).status_code == 200
+
+
+def test_signing_in_changes_the_session_key_and_the_csrf_token() -> None:
+    from tests.factories import PartnerFactory, partner_user
+
+    tenant("Northwind Traders", "northwind.example")
+    client = Client()
+    client.force_login(partner_user(PartnerFactory()))  # a session exists before
+    ask_for_link(client, "nina@northwind.example")
+    path, _token = delivered_link("nina@northwind.example")
+    client.get(path)
+    before = (client.cookies["sessionid"].value, client.cookies["csrftoken"].value)
+    assert client.post(path).status_code == 302
+    after = (client.cookies["sessionid"].value, client.cookies["csrftoken"].value)
+    assert after[0] != before[0] and after[1] != before[1]
