@@ -97,6 +97,8 @@ def decline_workloads(
         remaining = [product for pk, product in held.items() if pk not in wanted]
         before = sorted(product.code for product in held.values())
         locked.products.remove(*declined)
+        # The claim changed (its products): a CRM syncing by `updated_since` must see it again.
+        locked.save(update_fields=["updated_at"])
         claims_changed([locked.partner_id])
         names = ", ".join(product.name for product in declined)
         record_event(
@@ -231,6 +233,15 @@ def grant_end_request(context: StepContext) -> None:
     request.decision_note = str((context.details or {}).get("comment") or "").strip()
     request.save(update_fields=["outcome", "decided_at", "decided_by", "decision_note"])
     notifications.end_request_granted(context.claim, request, now=context.now)
+
+
+def settle_end_requests(context: StepContext) -> None:
+    """Step of the other transitions that end an association (withdraw, supersede): a pending
+    request of the customer to end it is settled as ended, so no lead is left a request to decide
+    and the customer's page does not show one waiting."""
+    context.claim.end_requests.filter(outcome=AssociationEndRequest.Outcome.PENDING).update(
+        outcome=AssociationEndRequest.Outcome.GRANTED, decided_at=context.now
+    )
 
 
 # -- checks ---------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ def fingerprint(claim: Claim) -> tuple[Any, ...]:
 
 
 def test_declining_one_workload_of_two_keeps_the_other_in_one_event_and_tells_the_partner(
-    claim: Claim, manager: Any
+    claim: Claim, manager: Any, clock: Any
 ) -> None:
     webhooks.create_endpoint(
         partner=claim.partner,
@@ -80,6 +80,7 @@ def test_declining_one_workload_of_two_keeps_the_other_in_one_event_and_tells_th
         event_types=["claim.workloads_declined"],
     )
     events_before = ClaimEvent.objects.filter(claim=claim).count()
+    clock.shift(dt.timedelta(hours=1))
 
     result = workflow.decline_workloads(
         claim,
@@ -92,6 +93,7 @@ def test_declining_one_workload_of_two_keeps_the_other_in_one_event_and_tells_th
 
     assert result.status == S.APPROVED
     assert codes(claim) == ["d365-sales"]
+    assert Claim.objects.get(pk=claim.pk).updated_at > claim.updated_at  # an API sync sees it again
     (event,) = ClaimEvent.objects.filter(claim=claim, action=ClaimEvent.Action.WORKLOADS_DECLINED)
     assert event.actor_kind == ClaimEvent.ActorKind.CUSTOMER and event.actor is None
     assert event.diff["products"] == [["d365-sales", "power-bi"], ["d365-sales"]]

@@ -350,3 +350,14 @@ def test_declining_needs_a_reason_and_a_pending_request(associated: Claim, leads
     with pytest.raises(ValidationError):
         workflow.decline_end_request(associated, by=leads[0], reason="  ")
     assert fingerprint(associated) == before
+
+
+def test_a_withdrawn_association_leaves_no_request_waiting_for_a_lead(
+    associated: Claim, manager: Any, leads: list[Any]
+) -> None:
+    request = ask(associated)
+    workflow.transition(associated, "withdraw", by=manager, reason="no_longer_working")
+    request.refresh_from_db()
+    assert request.outcome == "granted" and request.decided_at is not None and request.decided_by is None
+    with pytest.raises(TransitionRefused, match="no pending request"):
+        workflow.decline_end_request(associated, by=leads[0], reason="Too late.")

@@ -35,6 +35,8 @@ from claims.workflow import (
     TransitionRefused,
     add_comment,
     add_document,
+    decline_end_request,
+    request_end_association,
     transition,
 )
 from cpor.business_days import add_business_days
@@ -73,6 +75,7 @@ EDGES: dict[str, tuple[frozenset[str], str]] = {
     "dispute": (frozenset({S.REJECTED}), S.DISPUTED),
     "reopen": (frozenset({S.DISPUTED}), S.UNDER_REVIEW),
     "uphold_rejection": (frozenset({S.DISPUTED}), S.REJECTED),
+    "end_association": (frozenset({S.ASSOCIATED}), S.REJECTED),
 }
 PARTNER, REVIEWER = "partner", "reviewer"
 # Who may act, by kind; the named people of each kind below.
@@ -91,6 +94,7 @@ WHO_MAY: dict[str, str] = {
     "dispute": PARTNER,
     "reopen": REVIEWER,
     "uphold_rejection": REVIEWER,
+    "end_association": REVIEWER,
 }
 ACTORS = (
     "manager",
@@ -117,6 +121,8 @@ PEOPLE_OF_KIND = {
 }
 # A review lead decides a dispute, and never the reviewer who rejected the claim (separation of duties).
 DISPUTE_DECISIONS = frozenset({"reopen", "uphold_rejection"})
+# Ending an association at the customer's request is a review lead's decision too, on a pending request.
+LEAD_DECISIONS = frozenset({*DISPUTE_DECISIONS, "end_association"})
 LEADS = frozenset({"second_reviewer"})  # the people below who are review leads
 SLA_FIELDS = frozenset({"review_start_due_at", "review_due_at", "dispute_response_due_at"})
 REJECTION_BY = {
@@ -125,6 +131,7 @@ REJECTION_BY = {
     "withdraw": "partner_request",
     "deny_consent": "customer_decline",
     "supersede": "superseded",
+    "end_association": "customer_request",
 }
 NOT_DISPUTABLE = {"partner_request", "customer_decline"}
 INFO_CODES = [
@@ -173,6 +180,7 @@ def _deadline_after(action: str, now: dt.datetime) -> tuple[str, dt.datetime] | 
         "reject": ("dispute_window_ends_at", now + dt.timedelta(days=30)),
         "expire": ("dispute_window_ends_at", now + dt.timedelta(days=30)),
         "supersede": ("dispute_window_ends_at", now + dt.timedelta(days=30)),
+        "end_association": ("dispute_window_ends_at", now + dt.timedelta(days=30)),
         "dispute": ("dispute_response_due_at", add_business_days(now, 5)),
         "reopen": ("review_due_at", add_business_days(now, 5)),
     }.get(action)
@@ -203,7 +211,7 @@ def details_strategy(action: str, *, sensible: bool) -> st.SearchStrategy[dict[s
     if action == "withdraw":
         reason = st.sampled_from(WITHDRAW_CODES if sensible else [*WITHDRAW_CODES, "bogus"])
         return st.fixed_dictionaries({"reason": reason}, optional={"comment": TEXTS})
-    if action == "uphold_rejection":
+    if action in ("uphold_rejection", "end_association"):
         return st.fixed_dictionaries({"comment": text})
     if action == "resubmit" and sensible:
         return st.fixed_dictionaries({"comment": text}, optional={"documents": documents})
@@ -247,6 +255,7 @@ class ClaimLifecycle(RuleBasedStateMachine):
         self.moves = 0
         self.assigned_reviewer: Any = None
         self.rejected_by: Any = None
+        self.end_requested = False  # the customer's request to end the association is pending
 
     def teardown(self) -> None:
         self.traveller.stop()
@@ -259,6 +268,8 @@ class ClaimLifecycle(RuleBasedStateMachine):
             return False
         if action in DISPUTE_DECISIONS and (who not in LEADS or self.people[who] == self.rejected_by):
             return False
+        if action == "end_association":
+            return who in LEADS and self.end_requested and _text(details.get("comment"))
         now = self.now
         new_documents = len(details.get("documents", []))
         if new_documents and self.documents + new_documents > MAX_DOCUMENTS:
@@ -293,6 +304,7 @@ class ClaimLifecycle(RuleBasedStateMachine):
         return True
 
     def apply(self, action: str, who: str, details: dict[str, Any]) -> None:
+        previous_status = self.status
         self.status = EDGES[action][1]
         self.deadlines = dict.fromkeys(DEADLINE_FIELDS)
         deadline = _deadline_after(action, self.now)
@@ -300,7 +312,10 @@ class ClaimLifecycle(RuleBasedStateMachine):
             self.deadlines[deadline[0]] = deadline[1]
         if action in REJECTION_BY:
             self.rejection_reason = REJECTION_BY[action]
-            self.rejected_by = self.people[who] if action == "reject" else None
+            self.rejected_by = self.people[who] if action in ("reject", "end_association") else None
+        if previous_status == S.ASSOCIATED:
+            # Every way out of an association settles the customer's request to end it.
+            self.end_requested = False
         if action == "reopen":
             self.rejection_reason = ""
         if action == "request_information":
@@ -422,6 +437,40 @@ class ClaimLifecycle(RuleBasedStateMachine):
         self.documents += 1
         self.last_partner_answer_at = self.now
 
+    @rule()
+    def the_customer_asks_to_end_the_association(self) -> None:
+        self.tick()
+        expected = self.status == S.ASSOCIATED and not self.end_requested
+        before = self.observe()
+        try:
+            request_end_association(
+                self.claim.pk,
+                by=CUSTOMER,
+                customer_email="ines@northwind.example",
+                language="en",
+                reason="In-house.",
+            )
+        except TransitionRefused:
+            assert not expected
+            assert self.observe() == before
+            return
+        assert expected
+        self.end_requested = True
+
+    @rule(who=st.sampled_from(["reviewer", "second_reviewer"]))
+    def a_reviewer_declines_the_request_to_end(self, who: str) -> None:
+        self.tick()
+        expected = who in LEADS and self.end_requested
+        before = self.observe()
+        try:
+            decline_end_request(self.claim.pk, by=self.people[who], reason="The contract runs until June.")
+        except TransitionRefused:
+            assert not expected
+            assert self.observe() == before
+            return
+        assert expected
+        self.end_requested = False
+
     @rule(who=st.sampled_from(["manager", "member", "reviewer", "second_reviewer"]))
     def someone_comments(self, who: str) -> None:
         self.tick()
@@ -451,6 +500,8 @@ class ClaimLifecycle(RuleBasedStateMachine):
         assert bool(claim.rejection_reason) == (claim.status in (S.REJECTED, S.DISPUTED))
         assert claim.assigned_reviewer == self.assigned_reviewer
         assert claim.information_requested_at == self.information_requested_at
+        pending = claim.end_requests.filter(outcome="pending").exists()
+        assert pending == self.end_requested
         if claim.status in (S.REJECTED, S.DISPUTED):
             assert claim.rejected_by == self.rejected_by
 
