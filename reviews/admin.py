@@ -165,12 +165,13 @@ class ClaimAdmin(admin.ModelAdmin):
     list_display_links = ("claim",)
     list_filter = (
         StatusFilter,
+        # Beside the status it concerns, above the long product list, where a lead looks first.
+        EndRequestFilter,
         SlaStateFilter,
         AssignmentFilter,
         ("solution_area", admin.ChoicesFieldListFilter),
         ProductFilter,
         CompetingFilter,
-        EndRequestFilter,
     )
     list_select_related = ("partner", "mpn", "assigned_reviewer")
     list_per_page = 100
