@@ -301,6 +301,12 @@ def test_a_lead_declines_the_request_and_the_customer_is_told_why_in_their_langu
     associated: Claim, manager: Any, leads: list[Any]
 ) -> None:
     request = ask(associated, language="tr")
+    webhooks.create_endpoint(
+        partner=associated.partner,
+        by=manager,
+        url="https://crm.example/h",
+        event_types=["claim.end_request_declined"],
+    )
 
     declined = workflow.decline_end_request(
         associated, by=leads[1], reason="Sözleşme Haziran'a kadar sürüyor."
@@ -326,6 +332,9 @@ def test_a_lead_declines_the_request_and_the_customer_is_told_why_in_their_langu
 
     (entry,) = history_entries([event])
     assert entry.who == "Review lead"
+    (hook,) = WebhookEvent.objects.filter(claim=associated)
+    assert hook.type == "claim.end_request_declined"
+    assert hook.payload["data"]["comment"] == "Sözleşme Haziran'a kadar sürüyor."
 
     # The customer may ask again, with more to say.
     assert ask(associated, reason="Our contract ended in June.").outcome == "pending"
