@@ -207,6 +207,7 @@ def test_a_lead_ends_the_association_the_request_is_granted_and_both_sides_are_t
     assert (to_customer.recipients, to_customer.language) == ([ASKER], "tr")
     body = rendered(to_customer, "tr")
     assert "isteğinizi kabul etti" in body and associated.partner.name in body
+    assert "(Dynamics 365 Sales)" in body
     assert "has ended" in rendered(to_customer, "en")
     assert not ClaimEvent.objects.get(email_id=to_customer.pk).partner_visible
 
@@ -324,6 +325,7 @@ def test_a_lead_declines_the_request_and_the_customer_is_told_why_in_their_langu
     assert (to_customer.recipients, to_customer.language) == ([ASKER], "tr")
     body = rendered(to_customer, "tr")
     assert "reddedildi" in body and "Sözleşme Haziran'a kadar sürüyor." in body
+    assert "(Dynamics 365 Sales)" in body
     assert f"/customer/associations/{associated.pk}/" in body
     assert "was declined" in rendered(to_customer, "en")
     to_partner = OutboundEmail.objects.get(kind="end_request_declined_partner")
