@@ -269,16 +269,13 @@ def _product_ids(products: Iterable[Product | int | str]) -> list[int]:
     """The chosen products' ids (instances, ids or ids as text), once each; refuse none or junk."""
     ids: list[int] = []
     for product in products or ():
-        if isinstance(product, Product):
-            value: Any = product.pk
-        else:
-            value = product
+        value: Any = product.pk if isinstance(product, Product) else product
         try:
             pk = int(str(value).strip())
         except (TypeError, ValueError):
-            raise ValidationError(
-                {"products": _("A chosen workload is not part of this association.")}
-            ) from None
+            pk = 0
+        if not 0 < pk < 2**63:  # junk, or beyond any id the database holds
+            raise ValidationError({"products": _("A chosen workload is not part of this association.")})
         if pk not in ids:
             ids.append(pk)
     if not ids:

@@ -171,6 +171,8 @@ def test_declining_every_workload_is_the_customers_decline_of_the_whole_associat
         pytest.param(["power-bi", "m365-exchange-online"], "“Exchange Online” is not part", id="one-foreign"),
         pytest.param([987654], "A chosen workload is not part of this association.", id="unknown-id"),
         pytest.param(["'; drop table"], "A chosen workload is not part of this association.", id="junk"),
+        pytest.param(["9" * 30], "A chosen workload is not part of this association.", id="huge-id"),
+        pytest.param([-3, None], "A chosen workload is not part of this association.", id="negative"),
     ],
 )
 def test_a_bad_choice_is_refused_and_changes_nothing(claim: Claim, chosen: list[Any], message: str) -> None:
