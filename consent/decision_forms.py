@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from claims.models import Claim, Product
 
 REASON_LIMIT = 2000
+NOT_ON_THE_CLAIM = _("That workload is not part of this association. Reload the page and try again.")
 
 
 def _plain_text(value: str) -> str:
@@ -44,12 +45,8 @@ class DeclineForm(forms.Form):
         queryset=Product.objects.none(),
         required=False,
         error_messages={
-            "invalid_choice": _(
-                "That workload is not part of this association. Reload the page and try again."
-            ),
-            "invalid_pk_value": _(
-                "That workload is not part of this association. Reload the page and try again."
-            ),
+            "invalid_choice": NOT_ON_THE_CLAIM,
+            "invalid_pk_value": NOT_ON_THE_CLAIM,
             "invalid_list": _("Choose workloads from the list."),
         },
     )
