@@ -104,6 +104,8 @@ def test_ticking_every_workload_declines_the_whole_association(claim: Claim, nin
         ({"scope": "everything"}, "Choose the whole association or only some workloads"),
         ({"scope": "chosen", "products": ["abc"]}, "not part of this association"),
         ({"scope": "chosen", "products": ["999999"]}, "not part of this association"),
+        ({"scope": "chosen", "products": ["99999999999999999999999"]}, "not part of this association"),
+        ({"scope": "chosen", "products": ["-1", "1e9", "\x00"]}, "not part of this association"),
         ({"scope": "all", "products": ["PB"]}, "ticked some workloads"),
         ({"scope": "chosen", "products": ["PB"], "reason": "x" * 2001}, "2000"),
         ({"scope": "chosen", "products": ["PB"], "reason": "bad\x07bell"}, "control characters"),
@@ -160,6 +162,13 @@ def test_the_page_after_a_refusal_still_offers_the_choice_with_what_was_posted(
     text = response.content.decode()
     assert f'value="chosen" id="decline-{claim.pk}-chosen" checked' in text
     assert "Keep my words</textarea>" in text
+
+
+def test_a_claim_id_out_of_any_range_is_not_found(nina: Client) -> None:
+    assert (
+        nina.post("/customer/associations/99999999999999999999999/decline/", {"scope": "all"}).status_code
+        == 404
+    )
 
 
 def test_another_tenants_claim_is_not_found(claim: Claim) -> None:
