@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -113,6 +114,17 @@ def association_context(request: HttpRequest, claim: Claim, **extra: object) -> 
     receipts = [associations.receipt_of(claim, event) for event in associations.receipt_events(claim)]
     end_requests = list(claim.end_requests.order_by("-created_at", "-id"))
     pending = next((r for r in end_requests if r.outcome == AssociationEndRequest.Outcome.PENDING), None)
+    standing = claim.status == Claim.Status.ASSOCIATED
+    for end_request in end_requests:
+        # A request still pending on an association that ended another way (withdrawn, superseded)
+        # waits for nothing: say so instead of "waiting for a review lead".
+        end_request.shown_outcome = (
+            _("No longer needed: the association ended")
+            if end_request.outcome == AssociationEndRequest.Outcome.PENDING and not standing
+            else end_request.get_outcome_display()
+        )
+    if not standing:
+        pending = None
     return {
         "customer": request.customer,  # type: ignore[attr-defined]
         "claim": claim,

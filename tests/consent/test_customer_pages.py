@@ -237,3 +237,24 @@ def test_every_customer_page_is_valid_html(northwind, tmp_path: Path) -> None:
         f"{Path(m.get('url', '?')).name}:{m.get('lastLine', '?')}: {m['message']}" for m in errors
     )
     assert not errors, listing
+
+
+def test_an_end_request_overtaken_by_a_withdrawal_no_longer_shows_as_waiting(northwind) -> None:
+    with time_machine.travel(NOON - dt.timedelta(days=8)):
+        claim = association(northwind, Claim.Status.APPROVED, products=("power-bi",))
+    close_consent_windows()
+    workflow.request_end_association(
+        claim, by=CUSTOMER, customer_email=EMAIL, language="en", reason="We changed partner."
+    )
+    client = signed_in(EMAIL)
+    assert "the review team is deciding" in client.get("/customer/").content.decode()
+    assert "Waiting for a review lead" in client.get(page_url(claim)).content.decode()
+
+    workflow.transition(
+        claim, "withdraw", by=claim.partner.memberships.first().user, reason="no_longer_working"
+    )
+
+    assert "the review team is deciding" not in client.get("/customer/").content.decode()
+    page = client.get(page_url(claim)).content.decode()
+    assert "Waiting for a review lead" not in page
+    assert reverse("consent:customer_request_end", args=[claim.pk]) not in page
