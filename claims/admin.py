@@ -146,7 +146,7 @@ class FeedAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": opts,
-            "title": _("Upload the %(feed)s feed") % {"feed": opts.verbose_name_plural},
+            "title": _("Upload a CSV file: %(name)s") % {"name": opts.verbose_name_plural},
             "form": form,
             "result": result,
             "hidden_rejections": result.rejected - len(result.rejections) if result else 0,

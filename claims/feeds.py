@@ -32,20 +32,21 @@ from typing import IO, Any
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from claims.models import MonthlyUsage, Product, Subscription, Tenant
 
-BATCH_ROWS = 5_000
+BATCH_ROWS = 20_000
+TEMP_BUFFERS = "256MB"  # PostgreSQL memory for the staging tables of one import (see _Staging)
 CHUNK_BYTES = 1 << 20
 MAX_LINE_CHARS = 4_096  # a feed line is under 200 characters; far longer is not a feed line
 MAX_INT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
 SHOWN_VALUE_CHARS = 40
 BOM = b"\xef\xbb\xbf"
 
-_DIGITS = re.compile(r"[0-9]+")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -243,6 +244,7 @@ class _Lookups:
     tenants: dict[str, int]
     products: dict[str, int]
     this_month: tuple[int, int]
+    months: dict[str, dt.date] = field(default_factory=dict)
 
     @classmethod
     def load(cls, now: dt.datetime) -> _Lookups:
@@ -278,21 +280,26 @@ class _Lookups:
         return pk
 
     def month(self, value: str) -> dt.date:
+        # A feed repeats a handful of months over and over: remember the good ones.
+        known = self.months.get(value)
+        if known is not None:
+            return known
         match = _MONTH.fullmatch(value)
         if not match or not 1 <= int(match[2]) <= 12:
             raise RowError("month", _("%(value)s is not a month written YYYY-MM.") % {"value": _shown(value)})
         year, month = int(match[1]), int(match[2])
         if (year, month) > self.this_month:
             raise RowError("month", _("%(value)s is in the future.") % {"value": _shown(value)})
-        return dt.date(year, month, 1)
+        self.months[value] = dt.date(year, month, 1)
+        return self.months[value]
 
 
 def _count(column: str, value: str) -> int:
-    if not _DIGITS.fullmatch(value):
-        if value.startswith("-") and _DIGITS.fullmatch(value[1:]):
+    if not (value.isascii() and value.isdigit()):
+        if value.startswith("-") and value[1:].isascii() and value[1:].isdigit():
             raise RowError(column, _("%(value)s is negative.") % {"value": _shown(value)})
         raise RowError(column, _("%(value)s is not a whole number.") % {"value": _shown(value)})
-    number = int(value)
+    number = int(value) if len(value) <= 10 else MAX_INT + 1
     if number > MAX_INT:
         raise RowError(column, _("%(value)s is too large.") % {"value": _shown(value)})
     return number
@@ -325,12 +332,14 @@ def _choice(column: str, value: str, choices: Any) -> str:
 @dataclass(frozen=True)
 class _Feed:
     name: str
+    label: Any  # what a person calls it, translated
     columns: tuple[str, ...]  # the CSV header
     model: type
     key: tuple[str, ...]  # the model's columns that identify a row (the upsert's conflict target)
     values: tuple[str, ...]  # the model's other columns the feed sets
     nullable: frozenset[str]
-    parse: Callable[[_Lookups, dict[str, str]], tuple[Any, ...]]  # key + values, in order
+    # The values in the order of `columns` → key + values, in the order of `staged`.
+    parse: Callable[[_Lookups, list[str]], tuple[Any, ...]]
 
     @property
     def staged(self) -> tuple[str, ...]:
@@ -342,31 +351,32 @@ class _Feed:
         return " + ".join(self.columns[: len(self.key)])
 
 
-def _parse_subscription(lookups: _Lookups, row: dict[str, str]) -> tuple[Any, ...]:
-    subscription_id = lookups.guid("subscription_id", row["subscription_id"])
-    tenant = lookups.tenant(row["tenant_id"])
-    product = lookups.product(row["product_code"])
-    channel = _choice("channel", row["channel"], Subscription.Channel)
-    status = _choice("status", row["status"], Subscription.Status)
-    seats = _count("seats", row["seats"])
-    start = _date("start_date", row["start_date"])
-    end = _date("end_date", row["end_date"]) if row["end_date"] else None
+def _parse_subscription(lookups: _Lookups, row: list[str]) -> tuple[Any, ...]:
+    subscription_id = lookups.guid("subscription_id", row[0])
+    tenant = lookups.tenant(row[1])
+    product = lookups.product(row[2])
+    channel = _choice("channel", row[3], Subscription.Channel)
+    status = _choice("status", row[4], Subscription.Status)
+    seats = _count("seats", row[5])
+    start = _date("start_date", row[6])
+    end = _date("end_date", row[7]) if row[7] else None
     if end is not None and end < start:
         raise RowError("end_date", _("The end date is before the start date."))
     return (subscription_id, tenant, product, channel, status, seats, start, end)
 
 
-def _parse_usage(lookups: _Lookups, row: dict[str, str]) -> tuple[Any, ...]:
+def _parse_usage(lookups: _Lookups, row: list[str]) -> tuple[Any, ...]:
     return (
-        lookups.tenant(row["tenant_id"]),
-        lookups.product(row["product_code"]),
-        lookups.month(row["month"]),
-        _count("active_users", row["active_users"]),
+        lookups.tenant(row[0]),
+        lookups.product(row[1]),
+        lookups.month(row[2]),
+        _count("active_users", row[3]),
     )
 
 
 SUBSCRIPTIONS = _Feed(
     name="subscriptions",
+    label=gettext_lazy("subscription feed"),
     columns=(
         "subscription_id",
         "tenant_id",
@@ -385,6 +395,7 @@ SUBSCRIPTIONS = _Feed(
 )
 USAGE = _Feed(
     name="usage",
+    label=gettext_lazy("usage feed"),
     columns=("tenant_id", "product_code", "month", "active_users"),
     model=MonthlyUsage,
     key=("tenant_id", "product_id", "month"),
@@ -444,7 +455,7 @@ def _import(
 
     try:
         lines = _decoded_lines(stream, result)
-        delimiter, positions = _read_header(feed, lines)
+        delimiter, order = _read_header(feed, lines)
         lookups = _Lookups.load(now)
         with _Staging(feed, now) as staging:
             batch: list[tuple[Any, ...]] = []
@@ -467,8 +478,10 @@ def _import(
                         % {"expected": len(feed.columns), "sep": delimiter, "found": len(values)},
                     )
                     continue
+                if order is not None:
+                    values = [values[i] for i in order]
                 try:
-                    row = feed.parse(lookups, {column: values[i] for column, i in positions.items()})
+                    row = feed.parse(lookups, values)
                 except RowError as error:
                     reject(number, error.column, error.reason)
                     continue
@@ -483,7 +496,8 @@ def _import(
     return result
 
 
-def _read_header(feed: _Feed, lines: Iterator[tuple[int, str | None]]) -> tuple[str, dict[str, int]]:
+def _read_header(feed: _Feed, lines: Iterator[tuple[int, str | None]]) -> tuple[str, list[int] | None]:
+    """The separator, and where each of the feed's columns is (None: in the design's order)."""
     for number, text in lines:
         if text is None:
             raise FeedError(_("Line %(line)s is not a CSV header: it is far too long.") % {"line": number})
@@ -510,10 +524,14 @@ def _read_header(feed: _Feed, lines: Iterator[tuple[int, str | None]]) -> tuple[
         if repeated:
             problems.append(_("repeated %(columns)s") % {"columns": ", ".join(repeated)})
         raise FeedError(
-            _("Line %(line)s is not the %(feed)s header (%(problems)s). Expected the columns: %(expected)s.")
-            % {"line": number, "feed": feed.name, "problems": "; ".join(problems), "expected": expected}
+            _(
+                "Line %(line)s is not the header of the %(feed)s (%(problems)s). "
+                "Expected the columns: %(expected)s."
+            )
+            % {"line": number, "feed": feed.label, "problems": "; ".join(problems), "expected": expected}
         )
-    return delimiter, {name: index for index, name in enumerate(names)}
+    order = [names.index(column) for column in feed.columns]
+    return delimiter, None if order == list(range(len(order))) else order
 
 
 # ---------------------------------------------------------------------------------------------
@@ -564,6 +582,8 @@ class _Staging:
 
     def __enter__(self) -> _Staging:
         self._drop()
+        if self.postgres:
+            self._grow_temp_buffers()
         staged = ", ".join(f"{c} {self._type(c)}" for c in self.feed.staged)
         keys = ", ".join(f"{c} {self._type(c)}" for c in self.feed.key)
         key_list = ", ".join(self.feed.key)
@@ -572,6 +592,17 @@ class _Staging:
             f"CREATE TEMPORARY TABLE {self.seen} ({keys}, line integer NOT NULL, PRIMARY KEY ({key_list}))"
         )
         return self
+
+    def _grow_temp_buffers(self) -> None:
+        """The file's keys outgrow PostgreSQL's default 8 MB of temporary-table memory at about
+        100,000 rows, and then every batch reads them back from disk. A session may raise the limit
+        only before it first touches a temporary table; later (a second import on a kept-alive
+        connection) it keeps what it has."""
+        try:
+            with transaction.atomic():
+                self._execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+        except DatabaseError:
+            pass
 
     def __exit__(self, *exc: object) -> None:
         self._drop()
@@ -588,16 +619,28 @@ class _Staging:
         self, batch: list[tuple[Any, ...]], result: ImportResult, reject: Callable[[int, str, str], None]
     ) -> None:
         with transaction.atomic():
+            if self.postgres:
+                # Do not wait for each batch's commit to reach the disk: a crash loses at most the
+                # last batches, and running the import again (it is idempotent) writes them.
+                self._execute("SET LOCAL synchronous_commit TO OFF")
             self._load(batch)
-            self._remember_keys()
-            for line, first in self._duplicates():
-                reject(line, self.feed.key_label, _("The same key as line %(first)s.") % {"first": first})
-            fresh, existing, changing = self._count()
-            result.created += fresh - existing
-            result.updated += changing
-            result.unchanged += existing - changing
-            if fresh - existing + changing:
-                self._upsert()
+            firsts = self._remember_keys()
+            if len(firsts) < len(batch):
+                later = [row[0] for row in batch if row[0] not in firsts]
+                for line, first in self._earlier_lines(later):
+                    reject(line, self.feed.key_label, _("The same key as line %(first)s.") % {"first": first})
+                with connection.cursor() as cursor:
+                    cursor.executemany(f"DELETE FROM {self.stage} WHERE line = %s", [(n,) for n in later])  # noqa: S608
+            if self.postgres:
+                created, written = self._upsert()
+            else:
+                fresh, existing, changing = self._count()
+                created, written = fresh - existing, fresh - existing + changing
+                if written:
+                    self._upsert()
+            result.created += created
+            result.updated += written - created
+            result.unchanged += len(firsts) - written
 
     def _load(self, batch: list[tuple[Any, ...]]) -> None:
         columns = ", ".join(("line", *self.feed.staged))
@@ -609,7 +652,6 @@ class _Staging:
             ):
                 for row in batch:
                     copy.write_row(row)
-            self._execute(f"ANALYZE {self.stage}")
             return
         self._execute(f"DELETE FROM {self.stage}")  # noqa: S608
         prep = [(lambda v: v)] + [
@@ -621,33 +663,40 @@ class _Staging:
         with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {self.stage} ({columns}) VALUES ({marks})", rows)  # noqa: S608
 
-    def _remember_keys(self) -> None:
+    def _remember_keys(self) -> set[int]:
+        """Add the batch's keys to the file's keys; the lines whose key is new (the rest repeat a key)."""
         keys = ", ".join(self.feed.key)
-        self._execute(
+        rows = self._execute(
             f"INSERT INTO {self.seen} ({keys}, line) SELECT {keys}, MIN(line) FROM {self.stage} "  # noqa: S608
-            f"WHERE 1 = 1 GROUP BY {keys} ON CONFLICT DO NOTHING"
+            f"WHERE 1 = 1 GROUP BY {keys} ON CONFLICT DO NOTHING RETURNING line"
         )
+        return {line for (line,) in rows}
 
-    def _duplicates(self) -> list[tuple[int, int]]:
-        return self._execute(
-            f"SELECT s.line, n.line FROM {self.stage} s JOIN {self.seen} n ON {self._key_join('s', 'n')} "  # noqa: S608
-            "WHERE s.line <> n.line ORDER BY s.line"
-        )
-
-    def _firsts(self) -> str:
-        """The batch's rows whose key this file has not had on an earlier line."""
-        return f"{self.stage} s JOIN {self.seen} n ON {self._key_join('s', 'n')} AND n.line = s.line"
+    def _earlier_lines(self, later: list[int]) -> list[tuple[int, int]]:
+        """(line, the earlier line with the same key) for each of `later`."""
+        found: list[tuple[int, int]] = []
+        for start in range(0, len(later), 500):
+            chunk = later[start : start + 500]
+            found += self._execute(
+                f"SELECT s.line, n.line FROM {self.stage} s JOIN {self.seen} n "  # noqa: S608
+                f"ON {self._key_join('s', 'n')} WHERE s.line IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+        return sorted(found)
 
     def _count(self) -> tuple[int, int, int]:
+        """The staged rows; those already saved; those saved with other values."""
         key = self.feed.key[0]
         (fresh, existing, changing), *_ = self._execute(
             f"SELECT COUNT(*), COUNT(t.{key}), "  # noqa: S608
             f"COALESCE(SUM(CASE WHEN t.{key} IS NOT NULL AND {self._differs('t', 's')} THEN 1 END), 0) "
-            f"FROM {self._firsts()} LEFT JOIN {self.table} t ON {self._key_join('t', 's')}"
+            f"FROM {self.stage} s LEFT JOIN {self.table} t ON {self._key_join('t', 's')}"
         )
         return fresh, existing, changing
 
-    def _upsert(self) -> None:
+    def _upsert(self) -> tuple[int, int]:
+        """Insert the staged rows, update those saved with other values; on PostgreSQL, (rows
+        created, rows written), read from the system column xmax (0 on a freshly inserted row)."""
         feed = self.feed
         columns = list(feed.staged)
         selected = [f"s.{c}" for c in columns]
@@ -665,10 +714,18 @@ class _Staging:
                 f"ELSE {self.table}.inactive_since END",
                 "updated_at = excluded.updated_at",
             ]
-        self._execute(
+        upsert = (
             f"INSERT INTO {self.table} ({', '.join(columns)}) "  # noqa: S608
-            f"SELECT {', '.join(selected)} FROM {self._firsts()} WHERE 1 = 1 "
+            f"SELECT {', '.join(selected)} FROM {self.stage} s WHERE 1 = 1 "
             f"ON CONFLICT ({', '.join(feed.key)}) DO UPDATE SET {', '.join(updates)} "
-            f"WHERE {self._differs(self.table, 'excluded')}",
+            f"WHERE {self._differs(self.table, 'excluded')}"
+        )
+        if not self.postgres:
+            self._execute(upsert, params)
+            return 0, 0
+        (created, written), *_ = self._execute(
+            f"WITH written AS ({upsert} RETURNING xmax = 0 AS created) "  # noqa: S608
+            "SELECT COUNT(*) FILTER (WHERE created), COUNT(*) FROM written",
             params,
         )
+        return created, written

@@ -145,7 +145,7 @@ def test_a_wrong_header_is_shown_next_to_the_field_and_saves_nothing() -> None:
     response = upload(client, USAGE_UPLOAD, SUBS)
     assert response.status_code == 200
     body = response.content.decode()
-    assert "is not the usage header" in body and 'class="errornote"' in body
+    assert "is not the header of the usage feed" in body and 'class="errornote"' in body
     assert response.context["result"] is None
     assert not MonthlyUsage.objects.exists() and not Subscription.objects.exists()
 

@@ -315,7 +315,7 @@ def test_a_wrong_header_refuses_the_whole_file(text: str, words: str) -> None:
 
 def test_a_utf16_file_is_refused_with_a_clear_message() -> None:
     data = (USAGE_HEADER + f"\n{NORTHWIND},d365-sales,2026-10,10\n").encode("utf-16")
-    with pytest.raises(feeds.FeedError, match="not the usage header"):
+    with pytest.raises(feeds.FeedError, match="not the header of the usage feed"):
         feeds.import_usage(io.BytesIO(data), now=NOW)
     assert not MonthlyUsage.objects.exists()
 
@@ -378,7 +378,7 @@ def test_a_file_that_cannot_be_read_fails_the_command(location: str, words: str)
 
 
 def test_a_wrong_header_fails_the_command_and_saves_nothing(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="not the subscriptions header"):
+    with pytest.raises(CommandError, match="not the header of the subscription feed"):
         call_command("import_subscriptions", _file(GOOD_USAGE, tmp_path), stdout=io.StringIO())
     assert not Subscription.objects.exists() and not MonthlyUsage.objects.exists()
 
