@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from api import webhooks
 from api.models import WebhookEvent
@@ -26,6 +27,7 @@ from consent.models import AssessmentHandoff
 from cpor import outbox
 from cpor.models import OutboundEmail
 from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
+from tests.portal.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 S = Claim.Status
@@ -372,3 +374,28 @@ def test_a_withdrawn_association_leaves_no_request_waiting_for_a_lead(
     assert request.outcome == "granted" and request.decided_at is not None and request.decided_by is None
     with pytest.raises(TransitionRefused, match="no pending request"):
         workflow.decline_end_request(associated, by=leads[0], reason="Too late.")
+
+
+def test_the_partners_claim_page_tells_the_story_without_the_customers_address(
+    associated: Claim, manager: Any, leads: list[Any]
+) -> None:
+    ask(associated)
+    workflow.decline_end_request(associated, by=leads[0], reason="The contract runs until June.")
+    ask(associated, reason="The contract ended in June.")
+    workflow.transition(associated, "end_association", by=leads[1], comment="Ended as the customer asked.")
+
+    page = client_for(manager).get(reverse("claims:detail", args=[associated.pk]))
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    for shown in (
+        "Customer asked to end the association",
+        REASON,
+        "Request to end the association declined",
+        "The contract runs until June.",
+        "Association ended at the customer&#x27;s request",
+        "Ended as the customer asked.",
+    ):
+        assert shown in text, shown
+    assert ASKER not in text
+    assert leads[0].email not in text and leads[1].email not in text
