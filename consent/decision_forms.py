@@ -25,6 +25,17 @@ def _plain_text(value: str) -> str:
     return value.strip()
 
 
+class WorkloadsField(forms.ModelMultipleChoiceField):
+    """The ticked workloads. A value that cannot be a product's id (text, a negative number, one
+    past any database integer) is refused as not on the claim before the database is asked."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            if not (isinstance(pk, str) and pk.isascii() and pk.isdigit() and len(pk) <= 9):
+                raise forms.ValidationError(NOT_ON_THE_CLAIM, code="invalid_pk_value")
+        return super()._check_values(value)
+
+
 class DeclineForm(forms.Form):
     """Which of the claim's workloads the customer declines.
 
@@ -41,7 +52,7 @@ class DeclineForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": _("Choose the whole association or only some workloads.")},
     )
-    products = forms.ModelMultipleChoiceField(
+    products = WorkloadsField(
         queryset=Product.objects.none(),
         required=False,
         error_messages={
