@@ -100,6 +100,10 @@ class FeedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description=gettext_lazy("tenant"), ordering="tenant__name")
+    def tenant_name(self, obj: Any) -> str:
+        return obj.tenant.name
+
     def may_upload(self, request: HttpRequest) -> bool:
         opts = self.model._meta
         return request.user.has_perms(
@@ -161,7 +165,7 @@ class SubscriptionAdmin(FeedAdmin):
     columns = ",".join(feeds.SUBSCRIPTIONS.columns)
     list_display = (
         "subscription_id",
-        "tenant",
+        "tenant_name",
         "product",
         "channel",
         "status",
@@ -170,7 +174,7 @@ class SubscriptionAdmin(FeedAdmin):
         "end_date",
         "inactive_since",
     )
-    list_filter = ("channel", "status", "product")
+    list_filter = ("channel", "status", ("product", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("tenant", "product")
     search_fields = ("=subscription_id", "=tenant__tenant_id", "tenant__name")
 
@@ -179,8 +183,8 @@ class SubscriptionAdmin(FeedAdmin):
 class MonthlyUsageAdmin(FeedAdmin):
     feed = "usage"
     columns = ",".join(feeds.USAGE.columns)
-    list_display = ("tenant", "product", "month_shown", "active_users")
-    list_filter = ("product",)
+    list_display = ("tenant_name", "product", "month_shown", "active_users")
+    list_filter = (("product", admin.RelatedOnlyFieldListFilter),)
     list_select_related = ("tenant", "product")
     search_fields = ("=tenant__tenant_id", "tenant__name")
     date_hierarchy = "month"

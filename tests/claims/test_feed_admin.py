@@ -164,3 +164,7 @@ def test_the_upload_page_in_turkish() -> None:
     response = upload(client, USAGE_UPLOAD, USAGE.encode("cp1254"))
     assert response.status_code == 200
     assert response.context["result"].created == 1
+    body = response.content.decode()
+    assert "İçe aktarma tamamlandı" in body
+    assert "Anahtarı 2. satırla aynı." in body
+    assert "Listeye dön" in body
