@@ -336,3 +336,15 @@ def test_signing_in_changes_the_session_key_and_the_csrf_token() -> None:
     assert client.post(path).status_code == 302
     after = (client.cookies["sessionid"].value, client.cookies["csrftoken"].value)
     assert after[0] != before[0] and after[1] != before[1]
+
+
+def test_the_link_is_mailed_in_the_language_the_page_was_in() -> None:
+    tenant("Northwind Traders", "northwind.example")
+    turkish = Client(HTTP_ACCEPT_LANGUAGE="tr")
+    page = ask_for_link(turkish, "nina@northwind.example")
+    assert "E-postanızı denetleyin" in page.content.decode()
+    _path, _token = delivered_link("nina@northwind.example")
+    sent = mail.outbox[-1]
+    assert sent.subject == "Northwind Traders iş ortağı ilişkilendirmeleri için oturum açma bağlantınız"
+    assert "15 dakika" in sent.body
+    assert CustomerSignInLink.objects.get().language == "tr"
