@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +39,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from claims.models import MonthlyUsage, Product, Subscription, Tenant
+
+logger = logging.getLogger(__name__)
 
 BATCH_ROWS = 20_000
 TEMP_BUFFERS = "256MB"  # PostgreSQL memory for the staging tables of one import (see _Staging)
@@ -493,6 +496,17 @@ def _import(
                 staging.flush(batch, result, reject)
     except OSError as exc:
         raise FeedError(_("Cannot read the file: %(error)s") % {"error": exc}) from exc
+    except DatabaseError as exc:
+        # A tenant deleted mid-import, a deadlock with another import, the database gone: the batch
+        # rolled back; the earlier ones stay, and the import is safe to run again.
+        logger.exception("The %s import stopped at a database error", feed.name)
+        raise FeedError(
+            _(
+                "The database refused a batch (%(error)s). "
+                "The rows before it were saved; run the import again."
+            )
+            % {"error": type(exc).__name__}
+        ) from exc
     return result
 
 

@@ -425,3 +425,20 @@ def test_postgres_path_uses_copy() -> None:
     assert connection.vendor == "postgresql"
     result = usage(GOOD_USAGE)
     assert result.created == 4 and usage(GOOD_USAGE).unchanged == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tenant_deleted_mid_import_stops_it_with_a_message_and_keeps_earlier_batches() -> None:
+    doomed = Tenant.objects.create(tenant_id=uuid.UUID(int=99), name="Doomed Ltd")
+    text = (
+        f"{USAGE_HEADER}\n{NORTHWIND},d365-sales,2026-10,1\nbad,d365-sales,2026-10,1\n"
+        f"{doomed.tenant_id},d365-sales,2026-10,1\n{NORTHWIND},power-apps,2026-10,1\n"
+    )
+
+    def delete_the_tenant(rejection: feeds.Rejection) -> None:
+        Tenant.objects.filter(pk=doomed.pk).delete()  # after its id was loaded into the map
+
+    with pytest.raises(feeds.FeedError, match="The database refused a batch .*run the import again"):
+        usage(text, batch_rows=1, on_rejection=delete_the_tenant)
+    assert usage_rows() == {(NORTHWIND, "d365-sales", "2026-10", 1)}
+    assert usage(GOOD_USAGE).saved == 4  # the connection is usable again
