@@ -55,7 +55,8 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class FeedError(Exception):
-    """The file cannot be imported at all (unreadable, or a wrong header); nothing was saved."""
+    """The import cannot go on; the message is fit to show the operator. For an unreadable file or a
+    wrong header nothing was saved."""
 
 
 class RowError(Exception):
@@ -443,8 +444,9 @@ def _import(
     on_rejection: Callable[[Rejection], None] | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> ImportResult:
-    """Read, check and upsert `stream`. Raises FeedError (nothing saved) when the file cannot be read
-    or its header is wrong; otherwise reports every bad row and saves every good one."""
+    """Read, check and upsert `stream`: report every bad row, save every good one. Raises FeedError
+    when the file cannot be read or its header is wrong (nothing saved), or when the database refuses
+    a batch (the batches before it saved)."""
     now = now or timezone.now()
     result = ImportResult(feed=feed.name, keep=keep)
 
