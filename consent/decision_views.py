@@ -104,7 +104,10 @@ def _again(request: HttpRequest, claim_id: int, *, refusal: str = "", **forms: F
     context = association_context(request, claim, **forms)
     if refusal:
         messages.error(request, _("Nothing was changed: %(reason)s") % {"reason": refusal})
-    shown = {"decline_form": context["may_decline"], "end_request_form": context["may_ask_to_end"]}
+    shown = {
+        "decline_form": context["may_decline"],
+        "end_request_form": context["may_ask_to_end"] and not context["pending_end_request"],
+    }
     for name, form in forms.items():
         if form.errors and not shown[name] and not refusal:
             for errors in form.errors.values():

@@ -100,6 +100,10 @@ def test_a_second_request_is_refused_politely(associated: Claim) -> None:
     again = ask(nina, associated, "Second.")
     assert again.status_code == 409
     assert "Your request is already with the review team." in again.content.decode()
+    # With the form gone from the page, an empty reason is told at the top, not lost.
+    empty = ask(nina, associated, "")
+    assert empty.status_code == 400
+    assert "Nothing was changed: Tell the review team why" in empty.content.decode()
     assert fingerprint(associated) == before
 
 
