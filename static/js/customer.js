@@ -1,8 +1,9 @@
-// The customer portal: the receipt's "Print this receipt" button.
+// The customer portal: the receipt's "Print this receipt" button (hidden until this script can work it).
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.hidden = false;
       button.addEventListener("click", function () { window.print(); });
     });
   });
