@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Case, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -72,7 +72,15 @@ def tenant_associations(tenant: Tenant) -> QuerySet[Claim]:
                 )
             ),
         )
-        .order_by("-id")
+        # Those the customer can still act on first: in their window, then standing, then ended.
+        .order_by(
+            Case(
+                When(status=S.APPROVED, then=Value(0)),
+                When(status=S.ASSOCIATED, then=Value(1)),
+                default=Value(2),
+            ),
+            "-id",
+        )
     )
 
 

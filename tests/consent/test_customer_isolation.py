@@ -206,3 +206,16 @@ def test_claim_in_is_used_for_other_tenants_only_through_the_helper() -> None:
     tenant("Northwind Traders", "northwind.example")
     client = signed_in("it@northwind.example")
     assert association_url(claim).encode() not in client.get("/customer/").content
+
+
+def test_the_associations_the_customer_can_act_on_come_first(world) -> None:
+    client = signed_in("it@northwind.example")
+    newer_ended = association(
+        tenant_of(world["approved"].customer_tenant_id), Claim.Status.APPROVED, products=("power-pages",)
+    )
+    workflow.transition(
+        newer_ended, "withdraw", by=newer_ended.partner.memberships.first().user, reason="wrong_mpn"
+    )
+    html = client.get("/customer/").content.decode()
+    order = [html.index(association_url(world[name])) for name in ("approved", "associated")]
+    assert order[0] < order[1] < html.index(association_url(newer_ended))
