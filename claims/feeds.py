@@ -475,6 +475,8 @@ def _import(
                     continue
                 result.rows_read += 1
                 values = _split(text, delimiter)
+                if len(values) > len(feed.columns) and not any(values[len(feed.columns) :]):
+                    del values[len(feed.columns) :]  # a spreadsheet's empty trailing cells
                 if len(values) != len(feed.columns):
                     reject(
                         number,
@@ -525,6 +527,8 @@ def _read_header(feed: _Feed, lines: Iterator[tuple[int, str | None]]) -> tuple[
         )
     delimiter = ";" if text.count(";") > text.count(",") else ","
     names = [name.strip().strip('"').strip().lower() for name in _split(text, delimiter)]
+    while names and not names[-1]:
+        names.pop()  # a spreadsheet's empty trailing columns
     expected = ", ".join(feed.columns)
     missing = [c for c in feed.columns if c not in names]
     unexpected = [n for n in names if n not in feed.columns]

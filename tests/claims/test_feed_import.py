@@ -442,3 +442,10 @@ def test_a_tenant_deleted_mid_import_stops_it_with_a_message_and_keeps_earlier_b
         usage(text, batch_rows=1, on_rejection=delete_the_tenant)
     assert usage_rows() == {(NORTHWIND, "d365-sales", "2026-10", 1)}
     assert usage(GOOD_USAGE).saved == 4  # the connection is usable again
+
+
+def test_a_spreadsheets_empty_trailing_columns_are_ignored() -> None:
+    text = f"{USAGE_HEADER},,\n{NORTHWIND},d365-sales,2026-10,10,,\n{NORTHWIND},power-apps,2026-10,10,x,\n"
+    result = usage(text)
+    assert result.created == 1
+    assert rejections(result) == [(3, "—")]
