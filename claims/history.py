@@ -153,6 +153,9 @@ def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: b
             continue
         pair = list(values) if isinstance(values, list | tuple) else [None, values]
         before, after = (pair + [None, None])[:2]
+        if before == after:
+            # Not a change: a decision about an association keeps the workloads it concerned.
+            continue
         shown_before, shown_after = _shown(key, before, product_names), _shown(key, after, product_names)
         if shown_before or shown_after:
             changes.append(Change(field_label(key), shown_before, shown_after))
