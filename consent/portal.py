@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -62,7 +61,8 @@ def home(request: HttpRequest) -> HttpResponse:
 def _associations_page(request: HttpRequest) -> HttpResponse:
     claims = list(associations.tenant_associations(request.customer.tenant))  # type: ignore[attr-defined]
     now = timezone.now()
-    rows = [(claim, associations.customer_status(claim, now=now)) for claim in claims]
+    workloads = associations.shown_workloads(claims)
+    rows = [(claim, associations.customer_status(claim, now=now), workloads[claim.pk]) for claim in claims]
     return render(
         request,
         "consent/portal/associations.html",
@@ -111,25 +111,16 @@ def association(request: HttpRequest, claim_id: int) -> HttpResponse:
 def association_context(request: HttpRequest, claim: Claim, **extra: object) -> dict[str, object]:
     """What the association page shows; lane D's decision views render the page with their forms."""
     status = associations.customer_status(claim)
-    receipts = [associations.receipt_of(claim, event) for event in associations.receipt_events(claim)]
     end_requests = list(claim.end_requests.order_by("-created_at", "-id"))
+    # The workflow keeps a request pending only while the association stands (it is settled when
+    # the association ends any other way), so a pending one is waiting for a review lead.
     pending = next((r for r in end_requests if r.outcome == AssociationEndRequest.Outcome.PENDING), None)
-    standing = claim.status == Claim.Status.ASSOCIATED
-    for end_request in end_requests:
-        # A request still pending on an association that ended another way (withdrawn, superseded)
-        # waits for nothing: say so instead of "waiting for a review lead".
-        end_request.shown_outcome = (
-            _("No longer needed: the association ended")
-            if end_request.outcome == AssociationEndRequest.Outcome.PENDING and not standing
-            else end_request.get_outcome_display()
-        )
-    if not standing:
-        pending = None
     return {
         "customer": request.customer,  # type: ignore[attr-defined]
         "claim": claim,
         "status": status,
-        "receipts": receipts,
+        "workloads": associations.shown_workloads([claim])[claim.pk],
+        "receipts": associations.receipts_of(claim),
         "end_requests": end_requests,
         "pending_end_request": pending,
         "may_decline": status.is_open,

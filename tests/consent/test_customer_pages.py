@@ -84,7 +84,10 @@ def test_declining_everything_the_window_closing_and_an_ending_each_have_a_recei
     lead = reviewer(lead=True)
     with time_machine.travel(NOON, tick=False):
         declined = two_workloads(northwind)
-        workflow.decline_workloads(declined, list(declined.products.all()), by=CUSTOMER, customer_email=EMAIL)
+        # Declining every workload is `deny_consent`, with the customer's address as who decided.
+        workflow.transition(
+            declined, "deny_consent", by=CUSTOMER, via={"channel": "customer", "email": EMAIL}
+        )
         kept = association(northwind, Claim.Status.APPROVED, products=("power-bi",))
     with time_machine.travel(NOON + dt.timedelta(days=7, minutes=1), tick=False):
         close_consent_windows()
