@@ -31,30 +31,33 @@ def _private(response: HttpResponse) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
-    """Signed in: every association on the tenant. Otherwise: ask for a sign-in link."""
+    """Signed in: every association on the tenant. Otherwise: the sign-in form (its POST: `ask_for_link`)."""
     customer, problem = customer_session.read(request)
     if customer is None and problem is not None:
         return _private(customer_session.ended_page(request, problem))
-    if customer is not None and request.method != "POST":
+    if request.method == "POST":
+        return _private(ask_for_link(request))
+    if customer is not None:
         request.customer = customer  # type: ignore[attr-defined]
         return _private(_associations_page(request))
-    if request.method != "POST":
-        return _private(customer_session.sign_in_page(request))
+    return _private(customer_session.sign_in_page(request))
+
+
+def ask_for_link(request: HttpRequest) -> HttpResponse:
+    """The sign-in form's POST: a clear error for a malformed address, else "check your email"."""
     form = CustomerSignInForm(request.POST)
     if not form.is_valid():
-        return _private(customer_session.sign_in_page(request, form=form))
+        return customer_session.sign_in_page(request, form=form)
     # Whatever happens (sent, unknown domain, rate-limited), the answer is this same page.
     signin.request_link(
         email=form.cleaned_data["email"],
         language=translation.get_language() or "en",
         client_ip=client_ip(request) or "unknown",
     )
-    return _private(
-        render(
-            request,
-            "consent/portal/check_mail.html",
-            {"email": form.cleaned_data["email"], "minutes": settings.CPOR_CUSTOMER_LINK_MINUTES},
-        )
+    return render(
+        request,
+        "consent/portal/check_mail.html",
+        {"email": form.cleaned_data["email"], "minutes": settings.CPOR_CUSTOMER_LINK_MINUTES},
     )
 
 
@@ -86,7 +89,12 @@ def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
     response = render(
         request,
         "consent/portal/link.html",
-        {"state": state, "minutes": settings.CPOR_CUSTOMER_LINK_MINUTES},
+        {
+            "state": state,
+            "minutes": settings.CPOR_CUSTOMER_LINK_MINUTES,
+            # The language switch returns to the portal, not to this page: its path is the token.
+            "language_next": reverse("consent:customer_home"),
+        },
         status=status,
     )
     # same-origin: the token never leaks in a Referer to other sites, yet the form POST keeps its Origin.
