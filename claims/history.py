@@ -86,6 +86,7 @@ MAIL_KINDS: dict[str, str] = {
     "end_requested_leads": gettext_noop("The customer's request to end, to the review leads"),
     "end_requested_partner": gettext_noop("The customer asked to end the association"),
     "end_request_declined_customer": gettext_noop("The request to end was declined, to the customer"),
+    "end_request_settled_customer": gettext_noop("The request to end was no longer needed, to the customer"),
     "end_request_declined_partner": gettext_noop("The customer's request to end was declined"),
     "end_request_granted_customer": gettext_noop("The association ended, to the customer"),
 }
