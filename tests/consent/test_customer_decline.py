@@ -89,6 +89,9 @@ def test_declining_the_whole_association_rejects_it(claim: Claim, nina: Client) 
     event = ClaimEvent.objects.get(claim=claim, action=ClaimEvent.Action.DENY_CONSENT)
     assert event.actor_kind == "customer" and event.note == "Not our partner."
     assert "The claim is rejected" in nina.get(response["Location"]).content.decode()
+    # The claim's contact (it@) is confirmed, and so is nina@, who decided, in her page's language.
+    confirmations = OutboundEmail.objects.filter(kind="consent_denied_customer").order_by("pk")
+    assert [row.recipients for row in confirmations] == [[claim.customer_contact_email], [NINA]]
 
 
 def test_ticking_every_workload_under_only_some_asks_for_the_whole_association(
