@@ -494,3 +494,29 @@ def test_the_partners_claim_page_tells_the_story_without_the_customers_address(
         assert shown in text, shown
     assert ASKER not in text
     assert leads[0].email not in text and leads[1].email not in text
+
+
+def test_the_migration_settles_requests_already_outlived_and_leaves_waiting_ones(
+    associated: Claim, clock: Any, manager: Any
+) -> None:
+    """Requests left pending on ended claims before the settling rule are settled by claims 0013,
+    dated when their claim last changed; a request on a claim still associated keeps waiting."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("claims.migrations.0013_end_request_settled")
+    outlived = ask(associated)
+    Claim.objects.filter(pk=associated.pk).update(status=S.REJECTED)
+    other = claim_in(S.APPROVED, by=manager)
+    clock.move_to(other.consent_window_ends_at, tick=False)
+    other = workflow.transition(other, "close_consent_window", by=SYSTEM)
+    waiting = ask(other)
+
+    migration.settle_outlived_requests(apps, None)
+
+    outlived.refresh_from_db()
+    waiting.refresh_from_db()
+    assert outlived.outcome == AssociationEndRequest.Outcome.SETTLED
+    assert outlived.decided_at == Claim.objects.get(pk=associated.pk).updated_at
+    assert waiting.outcome == AssociationEndRequest.Outcome.PENDING
