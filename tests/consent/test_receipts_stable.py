@@ -206,3 +206,38 @@ def test_a_system_decision_by_the_one_path_records_the_same_workloads_as_the_swe
         workflow.transition(claim, "close_consent_window", by=SYSTEM)
     event = claim.events.get(action="close_consent_window")
     assert event.diff["products"] == [["power-automate", "power-bi"], ["power-automate", "power-bi"]]
+
+
+def test_the_new_states_are_valid_html_in_both_languages(northwind: Any, tmp_path: Any) -> None:
+    from pathlib import Path
+
+    from tests.conftest import IN_CI
+    from tests.test_html_valid import _checker_problem, nu_errors
+
+    problem = _checker_problem()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"CI checks every page with the Nu HTML checker, but {problem}")
+        pytest.skip(problem)
+    reopened, _clock = ended_then_reopened_and_edited(northwind)
+    with time_machine.travel(NOON, tick=False) as clock:
+        confirming = association(northwind, S.APPROVED, products=("power-apps",))
+        clock.move_to(confirming.consent_window_ends_at + dt.timedelta(minutes=3), tick=False)
+        files = []
+        for language in ("en", "tr"):
+            client = signed_in(EMAIL)
+            client.cookies["django_language"] = language
+            pages = {
+                "list": client.get("/customer/"),
+                "reopened": client.get(reverse("consent:customer_association", args=[reopened.pk])),
+                "confirming": client.get(reverse("consent:customer_association", args=[confirming.pk])),
+            }
+            for name, response in pages.items():
+                assert response.status_code == 200, name
+                file = Path(tmp_path) / f"{language}-{name}.html"
+                file.write_bytes(response.content)
+                files.append(file)
+    errors = nu_errors(files)
+    assert not errors, "\n".join(
+        f"{m.get('url', '?')}:{m.get('lastLine', '?')}: {m['message']}" for m in errors
+    )
