@@ -34,7 +34,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.models import Tenant, TenantDomain
-from consent import logs
 from consent.models import CustomerSignInLink, hash_token, new_token
 from cpor import outbox, ratelimit
 
@@ -293,11 +292,3 @@ def redeem(token: str) -> tuple[str, CustomerSignInLink | None]:
             link.used_at = timezone.now()
             link.save(update_fields=["used_at"])
     return state, link
-
-
-# -- keeping links out of logs -------------------------------------------------------------------
-
-
-def install_log_filter() -> None:
-    """The sign-in path is one of `consent.logs.SECRET_PATHS`: its filter covers it."""
-    logs.install()
