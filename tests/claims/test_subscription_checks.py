@@ -217,7 +217,7 @@ def test_each_refusal_speaks_turkish() -> None:
         )
     messages = refused.value.message_dict["subscription_id"]
     assert len(messages) == 3 and all(str(SUB) in m for m in messages)
-    assert "Business Applications ürünü değil" in messages[0]
+    assert "bir İş Uygulamaları ürünü (Dynamics 365 veya Power Platform) değil" in messages[0]
     assert "CSP" in messages[1] and "talep edilemez" in messages[1]
     assert "etkin değil" in messages[2] and "Ek süre" in messages[2]
     Subscription.objects.all().delete()
@@ -318,9 +318,8 @@ def test_the_portal_new_claim_form_refuses_a_csp_subscription_in_turkish() -> No
     claim = draft(customer_tenant_id=TENANT)  # a model for the form's fields
     client = client_for(manager_of(claim))
     data = portal_data(claim, subscription_id=str(SUB), name="Another", activity="presales")
-    response = client.post(
-        "/claims/new/", data, headers={"Accept-Language": "tr"}, HTTP_COOKIE="django_language=tr"
-    )
+    client.cookies["django_language"] = "tr"
+    response = client.post("/claims/new/", data)
     assert response.status_code == 400
     assert f"{SUB} aboneliği bir Bulut Çözüm Sağlayıcısı (CSP)" in response.content.decode()
     assert Claim.objects.count() == 1
