@@ -31,6 +31,8 @@ def test_every_scheduled_task_is_registered() -> None:
         "cpor.tasks.redeliver_pending_email",
         "claims.tasks.expire_partner_action_claims",
         "consent.tasks.close_consent_windows",
+        "consent.tasks.send_requested_sign_in_links",
+        "consent.tasks.purge_sign_in_links",
     } <= set(scheduled.values())
 
 
