@@ -16,7 +16,8 @@ class ClaimsConfig(AppConfig):
 
         # Ending an association grants the customer's pending request and confirms it to them.
         register_step("end_association", customer.grant_end_request)
-        # An association the partner withdraws or a competitor supersedes ends too: a customer's
-        # pending request to end it is settled, not left for a lead.
+        # An association the partner withdraws, a competitor supersedes or the lapse job ends ends
+        # too: a customer's pending request to end it is settled, not left for a lead.
         register_step("withdraw", customer.settle_end_requests)
         register_step("supersede", customer.settle_end_requests)
+        register_step("lapse", customer.settle_end_requests, for_many=customer.settle_end_requests_many)

@@ -39,7 +39,7 @@ RECEIPT_ACTIONS = (
     A.END_ASSOCIATION,
     A.WITHDRAW,
     A.SUPERSEDE,
-    *([A("lapse")] if "lapse" in A.values else []),
+    A.LAPSE,
 )
 _ENDINGS = Q(from_status__in=STANDING) & ~Q(to_status__in=STANDING)
 
@@ -117,6 +117,7 @@ ENDED_BECAUSE = {
     RejectionReason.CUSTOMER_REQUEST: _("The review team ended it at your organization's request."),
     RejectionReason.PARTNER_REQUEST: _("The partner withdrew its claim."),
     RejectionReason.SUPERSEDED: _("Another partner's association for the same workloads replaced it."),
+    RejectionReason.SUBSCRIPTION_INACTIVE: _("It ended because the subscription is no longer active."),
 }
 
 
@@ -227,6 +228,7 @@ def decided_by(claim: Claim, event: ClaimEvent) -> Any:
         return _("The partner, %(partner)s") % {"partner": claim.partner.name}
     if event.action == A.SUPERSEDE:
         return _("Automatically, when another partner's association for the same workloads was approved")
+    # The last ending of the receipts' list (RECEIPT_ACTIONS): lapse.
     return _("Automatically, when the subscription had been inactive too long")
 
 

@@ -16,7 +16,7 @@ the outbox, as `transition` does. The customer's address is kept in the event (`
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -236,12 +236,19 @@ def grant_end_request(context: StepContext) -> None:
 
 
 def settle_end_requests(context: StepContext) -> None:
-    """Step of the other transitions that end an association (withdraw, supersede): a pending
+    """Step of the other transitions that end an association (withdraw, supersede, lapse): a pending
     request of the customer to end it is settled as ended, so no lead is left a request to decide
     and the customer's page does not show one waiting."""
-    context.claim.end_requests.filter(outcome=AssociationEndRequest.Outcome.PENDING).update(
-        outcome=AssociationEndRequest.Outcome.GRANTED, decided_at=context.now
-    )
+    settle_end_requests_many([context])
+
+
+def settle_end_requests_many(contexts: Sequence[StepContext]) -> None:
+    """`settle_end_requests` for a sweep's batch: one UPDATE (each context has the batch's moment)."""
+    for now in {context.now for context in contexts}:
+        AssociationEndRequest.objects.filter(
+            claim_id__in=[c.claim.pk for c in contexts if c.now == now],
+            outcome=AssociationEndRequest.Outcome.PENDING,
+        ).update(outcome=AssociationEndRequest.Outcome.GRANTED, decided_at=now)
 
 
 # -- checks ---------------------------------------------------------------------------------------
