@@ -433,7 +433,11 @@ def lapse_cutoff(now: dt.datetime) -> dt.datetime:
 
 @refusal(
     lambda claim: (
-        str(_("The claim's subscription has not been out of active or grace for longer than %(days)s days."))
+        str(
+            _(
+                "The lapse period of %(days)s days has not passed since the claim's subscription left active or grace."
+            )
+        )
         % {"days": settings.CPOR_LAPSE_DAYS}
     )
 )
