@@ -16,8 +16,10 @@ class ClaimsConfig(AppConfig):
 
         # Ending an association grants the customer's pending request and confirms it to them.
         register_step("end_association", customer.grant_end_request)
-        # An association the partner withdraws, a competitor supersedes or the lapse job ends ends
-        # too: a customer's pending request to end it is settled, not left for a lead.
-        register_step("withdraw", customer.settle_end_requests)
-        register_step("supersede", customer.settle_end_requests)
-        register_step("lapse", customer.settle_end_requests, for_many=customer.settle_end_requests_many)
+        # Every other transition that ends an association (withdraw, supersede, and any added later,
+        # such as a lapse: read from the state machine) settles a pending request as no longer needed.
+        for action in customer.actions_leaving_associated():
+            if action != "end_association":
+                register_step(
+                    action, customer.settle_end_requests, for_many=customer.settle_end_requests_for_many
+                )

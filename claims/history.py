@@ -86,6 +86,7 @@ MAIL_KINDS: dict[str, str] = {
     "end_requested_leads": gettext_noop("The customer's request to end, to the review leads"),
     "end_requested_partner": gettext_noop("The customer asked to end the association"),
     "end_request_declined_customer": gettext_noop("The request to end was declined, to the customer"),
+    "end_request_settled_customer": gettext_noop("The request to end was no longer needed, to the customer"),
     "end_request_declined_partner": gettext_noop("The customer's request to end was declined"),
     "end_request_granted_customer": gettext_noop("The association ended, to the customer"),
 }
@@ -153,6 +154,9 @@ def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: b
             continue
         pair = list(values) if isinstance(values, list | tuple) else [None, values]
         before, after = (pair + [None, None])[:2]
+        if before == after:
+            # Not a change: a decision about an association keeps the workloads it concerned.
+            continue
         shown_before, shown_after = _shown(key, before, product_names), _shown(key, after, product_names)
         if shown_before or shown_after:
             changes.append(Change(field_label(key), shown_before, shown_after))

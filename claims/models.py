@@ -380,8 +380,11 @@ def partner_response_overdue(claim: Claim) -> bool:
 
 
 @refusal(_("The consent period has ended."))
-def consent_window_open(claim: Claim) -> bool:
-    return claim.consent_window_ends_at is not None and timezone.now() < claim.consent_window_ends_at
+def consent_window_open(claim: Claim, now: dt.datetime | None = None) -> bool:
+    """The customer's opt-out window is open at `now` (the current time unless given): the one rule,
+    which the transition's condition, the customer's decisions and their pages all use."""
+    now = timezone.now() if now is None else now
+    return claim.consent_window_ends_at is not None and now < claim.consent_window_ends_at
 
 
 @refusal(_("The customer's opt-out window is still open."))
@@ -1471,6 +1474,8 @@ class AssociationEndRequest(models.Model):
         PENDING = "pending", _("Waiting for a review lead")
         GRANTED = "granted", _("Association ended")
         DECLINED = "declined", _("Request declined")
+        # The association ended another way (withdrawn, superseded, lapsed) before a lead decided.
+        SETTLED = "settled", _("No longer needed: the association ended")
 
     claim = models.ForeignKey(
         Claim, on_delete=models.CASCADE, related_name="end_requests", verbose_name=_("claim")

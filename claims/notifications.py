@@ -373,6 +373,27 @@ def end_request_granted(claim: Claim, request: AssociationEndRequest, *, now: dt
     )
 
 
+def end_requests_settled(
+    settled: Sequence[tuple[Claim, str, AssociationEndRequest]], *, now: dt.datetime
+) -> None:
+    """Each customer whose pending request the association outlived (it ended another way: `action`,
+    such as withdraw or supersede): the request is no longer needed. One write for a whole batch."""
+    write(
+        [
+            Planned(
+                claim,
+                "end_request_settled_customer",
+                [(request.requested_by_email, request.language)],
+                # The customer's address is the customer's business, not the partner's.
+                partner_visible=False,
+                context={"requested_at": request.created_at, "action": action},
+            )
+            for claim, action, request in settled
+        ],
+        now=now,
+    )
+
+
 def send_reminder(claim: Claim, *, now: dt.datetime) -> None:
     send(
         claim,

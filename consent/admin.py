@@ -77,8 +77,21 @@ class CustomerSignInLinkAdmin(admin.ModelAdmin):
     search_fields = ("email", "tenant__name")
     date_hierarchy = "created_at"
     exclude = ("token_hash",)
-    readonly_fields = ("tenant", "email", "language", "created_at", "expires_at", "used_at", "email_message")
+    readonly_fields = (
+        "tenant",
+        "email",
+        "language",
+        "created_at",
+        "checked_at",
+        "expires_at",
+        "used_at",
+        "email_message",
+    )
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # Requests for addresses at unknown domains are never mailed: staff have no use for them.
+        return super().get_queryset(request).filter(tenant__isnull=False)
 
     @admin.display(description=_("delivery"), ordering="email_message__status")
     def delivery(self, obj: CustomerSignInLink) -> str:

@@ -13,7 +13,6 @@ class ConsentConfig(AppConfig):
         from cpor import outbox
 
         logs.install()
-        signin.install_log_filter()
 
         outbox.register_secret_loader("consent_request_id", services.consent_link)
         outbox.register_secret_loader(signin.LINK_ID_KEY, signin.sign_in_link)

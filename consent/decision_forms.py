@@ -14,15 +14,16 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, Product
+from claims.workflow.customer import MAX_REASON, checked_reason
 
-REASON_LIMIT = 2000
+REASON_LIMIT = MAX_REASON  # the workflow's one limit of a customer's reason
+REASON_READERS = _("The partner and the review team will read your reason.")
 NOT_ON_THE_CLAIM = _("That workload is not part of this association. Reload the page and try again.")
 
 
 def _plain_text(value: str) -> str:
-    if any(ord(ch) < 32 and ch not in "\t\r\n" for ch in value):
-        raise forms.ValidationError(_("Remove the control characters from your text."))
-    return value.strip()
+    """The workflow's own check of a reason (control characters, DEL and C1 included; the limit)."""
+    return checked_reason(value, limit=REASON_LIMIT)
 
 
 class WorkloadsField(forms.ModelMultipleChoiceField):
@@ -61,7 +62,7 @@ class DeclineForm(forms.Form):
             "invalid_list": _("Choose workloads from the list."),
         },
     )
-    reason = forms.CharField(required=False, max_length=REASON_LIMIT)
+    reason = forms.CharField(required=False, max_length=REASON_LIMIT, help_text=REASON_READERS)
     seen_status = forms.CharField(required=False, max_length=32)
 
     def __init__(self, *args: Any, claim: Claim, empty_means_all: bool = False, **kwargs: Any) -> None:
@@ -94,8 +95,11 @@ class DeclineForm(forms.Form):
                 ),
             )
         elif scope == "all":
+            # The choice itself goes to the workflow (`decline_all`); the list is for the page's words.
+            cleaned["decline_all"] = True
             cleaned["declined"] = held
         elif chosen:
+            cleaned["decline_all"] = False
             cleaned["declined"] = chosen
         else:
             self.add_error(
@@ -113,6 +117,7 @@ class EndRequestForm(forms.Form):
     reason = forms.CharField(
         label=_("Why should this association end?"),
         max_length=REASON_LIMIT,
+        help_text=REASON_READERS,
         error_messages={"required": _("Tell the review team why this association should end.")},
     )
 

@@ -49,9 +49,11 @@ def decline(request: HttpRequest, claim_id: int) -> HttpResponse:
     try:
         claim = workflow.decline_workloads(
             claim,
-            declined,
+            () if form.cleaned_data["decline_all"] else declined,
+            decline_all=form.cleaned_data["decline_all"],
             by=CUSTOMER,
             customer_email=customer.email,
+            customer_language=customer.language,
             reason=form.cleaned_data["reason"],
             expected_status=form.expected_status,
         )

@@ -96,15 +96,23 @@ class AssessmentHandoff(models.Model):
 
 class CustomerSignInLink(models.Model):
     """A single-use sign-in link to the customer portal, mailed to an address at a verified domain
-    of a registered tenant. Only the SHA-256 of the link is stored, minted when the mail is sent."""
+    of a registered tenant. Only the SHA-256 of the link is stored, minted when the mail is sent.
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
+    Every well-formed request writes a row (the page does the same work for any address); a
+    background task then checks the domain (`checked_at`): a row left without a tenant was for an
+    unknown domain and is never mailed.
+    """
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("tenant")
+    )
     email = models.EmailField(_("email"))
     language = models.CharField(_("language"), max_length=8, default="en")
     token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(_("requested"), default=timezone.now)
     expires_at = models.DateTimeField(_("link expires"))
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
     email_message = models.ForeignKey(
         OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("email")
     )
@@ -113,7 +121,13 @@ class CustomerSignInLink(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("customer sign-in link")
         verbose_name_plural = _("customer sign-in links")
-        indexes = [models.Index(fields=["expires_at"], name="signin_link_expiry_idx")]
+        indexes = [
+            models.Index(fields=["expires_at"], name="signin_link_expiry_idx"),
+            models.Index(fields=["email", "created_at"], name="signin_link_email_idx"),
+            models.Index(
+                fields=["created_at"], condition=models.Q(checked_at=None), name="signin_link_unchecked_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return _("Sign-in link for %(email)s") % {"email": self.email}

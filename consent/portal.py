@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -32,37 +31,41 @@ def _private(response: HttpResponse) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
-    """Signed in: every association on the tenant. Otherwise: ask for a sign-in link."""
+    """Signed in: every association on the tenant. Otherwise: the sign-in form (its POST: `ask_for_link`)."""
     customer, problem = customer_session.read(request)
     if customer is None and problem is not None:
         return _private(customer_session.ended_page(request, problem))
-    if customer is not None and request.method != "POST":
+    if request.method == "POST":
+        return _private(ask_for_link(request))
+    if customer is not None:
         request.customer = customer  # type: ignore[attr-defined]
         return _private(_associations_page(request))
-    if request.method != "POST":
-        return _private(customer_session.sign_in_page(request))
+    return _private(customer_session.sign_in_page(request))
+
+
+def ask_for_link(request: HttpRequest) -> HttpResponse:
+    """The sign-in form's POST: a clear error for a malformed address, else "check your email"."""
     form = CustomerSignInForm(request.POST)
     if not form.is_valid():
-        return _private(customer_session.sign_in_page(request, form=form))
+        return customer_session.sign_in_page(request, form=form)
     # Whatever happens (sent, unknown domain, rate-limited), the answer is this same page.
     signin.request_link(
         email=form.cleaned_data["email"],
         language=translation.get_language() or "en",
         client_ip=client_ip(request) or "unknown",
     )
-    return _private(
-        render(
-            request,
-            "consent/portal/check_mail.html",
-            {"email": form.cleaned_data["email"], "minutes": settings.CPOR_CUSTOMER_LINK_MINUTES},
-        )
+    return render(
+        request,
+        "consent/portal/check_mail.html",
+        {"email": form.cleaned_data["email"], "minutes": settings.CPOR_CUSTOMER_LINK_MINUTES},
     )
 
 
 def _associations_page(request: HttpRequest) -> HttpResponse:
     claims = list(associations.tenant_associations(request.customer.tenant))  # type: ignore[attr-defined]
     now = timezone.now()
-    rows = [(claim, associations.customer_status(claim, now=now)) for claim in claims]
+    workloads = associations.shown_workloads(claims)
+    rows = [(claim, associations.customer_status(claim, now=now), workloads[claim.pk]) for claim in claims]
     return render(
         request,
         "consent/portal/associations.html",
@@ -86,7 +89,12 @@ def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
     response = render(
         request,
         "consent/portal/link.html",
-        {"state": state, "minutes": settings.CPOR_CUSTOMER_LINK_MINUTES},
+        {
+            "state": state,
+            "minutes": settings.CPOR_CUSTOMER_LINK_MINUTES,
+            # The language switch returns to the portal, not to this page: its path is the token.
+            "language_next": reverse("consent:customer_home"),
+        },
         status=status,
     )
     # same-origin: the token never leaks in a Referer to other sites, yet the form POST keeps its Origin.
@@ -111,25 +119,16 @@ def association(request: HttpRequest, claim_id: int) -> HttpResponse:
 def association_context(request: HttpRequest, claim: Claim, **extra: object) -> dict[str, object]:
     """What the association page shows; lane D's decision views render the page with their forms."""
     status = associations.customer_status(claim)
-    receipts = [associations.receipt_of(claim, event) for event in associations.receipt_events(claim)]
     end_requests = list(claim.end_requests.order_by("-created_at", "-id"))
+    # The workflow keeps a request pending only while the association stands (it is settled when
+    # the association ends any other way), so a pending one is waiting for a review lead.
     pending = next((r for r in end_requests if r.outcome == AssociationEndRequest.Outcome.PENDING), None)
-    standing = claim.status == Claim.Status.ASSOCIATED
-    for end_request in end_requests:
-        # A request still pending on an association that ended another way (withdrawn, superseded)
-        # waits for nothing: say so instead of "waiting for a review lead".
-        end_request.shown_outcome = (
-            _("No longer needed: the association ended")
-            if end_request.outcome == AssociationEndRequest.Outcome.PENDING and not standing
-            else end_request.get_outcome_display()
-        )
-    if not standing:
-        pending = None
     return {
         "customer": request.customer,  # type: ignore[attr-defined]
         "claim": claim,
         "status": status,
-        "receipts": receipts,
+        "workloads": associations.shown_workloads([claim])[claim.pk],
+        "receipts": associations.receipts_of(claim),
         "end_requests": end_requests,
         "pending_end_request": pending,
         "may_decline": status.is_open,

@@ -236,16 +236,18 @@ def decline_by_link(
     request: ConsentRequest,
     products: Iterable[Product | int] | None = None,
     *,
+    decline_all: bool | None = None,
     reason: str = "",
     expected_status: str | None = None,
 ) -> Claim:
-    """The customer declines `products` of the claim (None or all of them: a denial) through the
-    notice's link.
+    """The customer declines `products` of the claim, or the whole association (`decline_all`, or
+    no products given: a denial), through the notice's link.
 
     The decision is `claims.workflow.decline_workloads`, as in the portal, with the notice's address
-    as the customer's; the link is single-use, answered by whatever it declined. Raises
-    TransitionRefused (already answered, a link from an earlier approval, the window closed) or
-    ValidationError (a workload not on the claim), and then nothing changes.
+    as the customer's (a denial by an alternate contact confirms to them too, there); the link is
+    single-use, answered by whatever it declined. Raises TransitionRefused (already answered, a
+    link from an earlier approval, the window closed) or ValidationError (a workload not on the
+    claim), and then nothing changes.
     """
     with transaction.atomic():
         # Claim first, then the notice: the order every path takes, so two never wait on each other.
@@ -253,8 +255,12 @@ def decline_by_link(
         current = ConsentRequest.objects.select_for_update().get(pk=request.pk)
         if locked is None:
             raise TransitionRefused(_("This claim no longer exists."))
-        if products is None:
-            products = list(locked.products.values_list("pk", flat=True))
+        if decline_all is None:
+            # A caller that does not say (the link page, until it passes the form's `decline_all`):
+            # no products, or every one the claim holds, is the whole association.
+            held = set(locked.products.values_list("pk", flat=True))
+            named = {product.pk if isinstance(product, Product) else product for product in products or ()}
+            decline_all = products is None or (bool(held) and named == held)
         if current.used_at is not None:
             raise TransitionRefused(_("Your answer through this link is already recorded."))
         now = timezone.now()
@@ -264,25 +270,16 @@ def decline_by_link(
             )
         claim = workflow.decline_workloads(
             request.claim_id,
-            products,
+            () if decline_all else products or (),
+            decline_all=decline_all,
             by=CUSTOMER,
             customer_email=current.contact_email,
+            customer_language=current.language,
+            customer_name=current.contact_name,
             reason=reason,
             expected_status=expected_status,
         )
         ConsentRequest.objects.filter(pk=request.pk).update(used_at=now, denial_reason=reason)
-        if (
-            claim.status == Claim.Status.REJECTED
-            and current.contact_email.lower() != claim.customer_contact_email.lower()
-        ):
-            # An alternate contact denied: they get the confirmation too.
-            notifications.send(
-                claim,
-                "consent_denied_customer",
-                [(current.contact_email, current.language)],
-                now=now,
-                contact_name=current.contact_name,
-            )
     return claim
 
 

@@ -5,10 +5,13 @@ registered tenant gets a link, but the page answers every request the same way (
 unknown domain, malformed, rate-limited), so the page cannot be used to learn which organisations
 are registered or which addresses exist.
 
-Mailing: the row (`CustomerSignInLink`) is written with the outbox row in one transaction; the
-link itself is minted when the mail is sent (`sign_in_link`, an outbox secret loader), like the
-consent link: the row keeps only the SHA-256 of the token, the outbox row's stored body a
-stand-in, and the link works for `CPOR_CUSTOMER_LINK_MINUTES` from minting.
+Asking does the same work for any well-formed address (known domain or not, so its timing tells
+nothing): one row (`CustomerSignInLink`, no tenant yet) and one task after commit. The task
+(`send_link`) checks the domain; for a verified one it writes the outbox row. A beat job re-drives
+requests the broker did not take. The link itself is minted when the mail is sent (`sign_in_link`,
+an outbox secret loader), like the consent link: the row keeps only the SHA-256 of the token, the
+outbox row's stored body a stand-in, and the link works for `CPOR_CUSTOMER_LINK_MINUTES` from
+minting. A daily job deletes rows some days past expiry.
 
 Using: GET and HEAD only show the link's page (mail scanners fetch links); POST redeems it once,
 on the locked row, so two POSTs cannot both sign in.
@@ -19,19 +22,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import re
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from claims.models import TenantDomain
+from claims.models import Tenant, TenantDomain
 from consent.models import CustomerSignInLink, hash_token, new_token
 from cpor import outbox, ratelimit
 
@@ -40,6 +42,10 @@ MAIL_KIND = "customer_sign_in"
 LINK_ID_KEY = "customer_sign_in_link_id"
 MAX_TOKEN_LENGTH = 128
 MAX_EMAIL_LENGTH = 254
+# The re-drive job leaves a request alone this long: its after-commit task normally checks it first.
+REDRIVE_DELAY = dt.timedelta(minutes=1)
+
+logger = logging.getLogger(__name__)
 
 
 class LinkState:
@@ -76,68 +82,160 @@ def verified_domain(email: str) -> TenantDomain | None:
     return TenantDomain.objects.select_related("tenant").filter(domain=domain_of(email)).first()
 
 
-def _address_key(email: str) -> str:
+def _address_key(email: str, client_ip: str) -> str:
     # Rate-limit keys hold no address: a cache dump names nobody.
-    return hashlib.sha256(email.encode()).hexdigest()
+    return hashlib.sha256(f"{email}\n{client_ip}".encode()).hexdigest()
 
 
 def request_link(*, email: str, language: str, client_ip: str) -> CustomerSignInLink | None:
-    """Mail a sign-in link to `email` when it is at a verified tenant domain and within the limits.
+    """Take a request for a sign-in link to `email` (already normalised); the mail follows from a task.
 
-    `email` is already normalised. Returns the new link row, or None when nothing was sent;
-    callers must answer the same either way (never show which).
+    The request does the same work for any address, so its timing tells nothing: the rate limits,
+    one row, one task handed to the broker after commit. Whether the domain is registered is
+    decided by the task (`send_link`); rows for unknown domains are never mailed. Returns the row,
+    or None when a limit held the request back; callers answer the same either way.
+
+    Limits: per client IP (per minute), and per address *from that IP* (per hour), so a stranger
+    asking for someone's address uses up only the stranger's own allowance, never the customer's.
+    The mail a tenant's addresses get is capped in `send_link` (per tenant, counting sent links).
     """
+    ip = client_ip or "unknown"
     within_ip = ratelimit.hit(
-        "customer_sign_in_ip",
-        client_ip or "unknown",
-        limit=settings.CPOR_CUSTOMER_SIGN_IN_RATE_LIMIT,
-        window_seconds=60,
+        "customer_sign_in_ip", ip, limit=settings.CPOR_CUSTOMER_SIGN_IN_RATE_LIMIT, window_seconds=60
     )
     within_address = ratelimit.hit(
         "customer_sign_in_address",
-        _address_key(email),
+        _address_key(email, ip),
         limit=settings.CPOR_CUSTOMER_SIGN_IN_PER_ADDRESS,
         window_seconds=3600,
     )
     if not (within_ip and within_address):
         return None
-    domain = verified_domain(email)
-    if domain is None:
-        return None
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
     now = timezone.now()
+    link = CustomerSignInLink.objects.create(
+        email=email,
+        language=language,
+        created_at=now,
+        # Until the mail is sent: the real deadline is set when the link is minted.
+        expires_at=now + link_lifetime(),
+    )
+    transaction.on_commit(lambda: _schedule_send(link.pk))
+    return link
+
+
+def _schedule_send(link_id: int) -> None:
+    from consent.tasks import send_sign_in_link
+
+    try:
+        send_sign_in_link.delay(link_id)
+    except Exception:  # the broker is down: the re-drive job sends it later
+        logger.warning("could not hand sign-in link %s to the broker; the re-drive job will", link_id)
+
+
+def send_link(link_id: int) -> bool:
+    """Check a requested link's domain and, for a verified one, queue its mail. True when queued.
+
+    Runs once per row (the row is locked and marked checked). The tenant's row is locked too, so
+    two requests for one tenant's addresses are decided one after the other: only the newest
+    request for an address is mailed, it retires every older unused link of the address (whatever
+    their provisional expiry: a mail delayed past it must not revive them), and the per-tenant cap
+    counts each sent link once.
+    """
+    email = (
+        CustomerSignInLink.objects.filter(pk=link_id, checked_at=None).values_list("email", flat=True).first()
+    )
+    if email is None:
+        return False
+    domain = verified_domain(email)
     with transaction.atomic():
+        # The tenant first, then the row: every task takes its locks in this order (no deadlock).
+        tenant = Tenant.objects.select_for_update().filter(pk=domain.tenant_id).first() if domain else None
+        link = CustomerSignInLink.objects.select_for_update().filter(pk=link_id, checked_at=None).first()
+        if link is None:
+            return False
+        now = timezone.now()
+        link.checked_at = now
+        if tenant is None:
+            link.save(update_fields=["checked_at"])
+            return False
+        link.tenant = tenant
+        unused = CustomerSignInLink.objects.filter(
+            email=link.email, used_at=None, expires_at__gt=F("created_at")
+        ).exclude(pk=link.pk)
+        if CustomerSignInLink.objects.filter(email=link.email, pk__gt=link.pk).exists():
+            # A newer request for the address is on its way: that one is mailed, this one retires.
+            link.expires_at = link.created_at
+            link.save(update_fields=["checked_at", "tenant", "expires_at"])
+            return False
+        sent_this_hour = CustomerSignInLink.objects.filter(
+            tenant=tenant, email_message__isnull=False, checked_at__gte=now - dt.timedelta(hours=1)
+        ).count()
+        if sent_this_hour >= settings.CPOR_CUSTOMER_SIGN_IN_PER_TENANT:
+            logger.warning(
+                "sign-in links for tenant %s held back: %s sent this hour", tenant.pk, sent_this_hour
+            )
+            link.expires_at = link.created_at
+            link.save(update_fields=["checked_at", "tenant", "expires_at"])
+            return False
         # A new link retires the address's unused ones: only the latest mail signs in.
         # (Retired: it expired when it was made, which the secret loader will not revive.)
-        CustomerSignInLink.objects.filter(email=email, used_at=None, expires_at__gt=now).update(
-            expires_at=F("created_at"), token_hash=None
-        )
-        link = CustomerSignInLink.objects.create(
-            tenant=domain.tenant,
-            email=email,
-            language=language,
-            created_at=now,
-            # Until the mail is sent: the real deadline is set when the link is minted.
-            expires_at=now + link_lifetime(),
-        )
+        unused.update(expires_at=F("created_at"), token_hash=None)
         (email_id,) = outbox.enqueue_many(
             [
                 outbox.Message(
                     kind=MAIL_KIND,
-                    to=email,
-                    language=language,
+                    to=link.email,
+                    language=link.language,
                     context={
                         LINK_ID_KEY: link.pk,
-                        "tenant_name": domain.tenant.name,
+                        "tenant_name": tenant.name,
                         "minutes": settings.CPOR_CUSTOMER_LINK_MINUTES,
                     },
                 )
             ]
         )
-        CustomerSignInLink.objects.filter(pk=link.pk).update(email_message_id=email_id)
         link.email_message_id = email_id
-    return link
+        link.save(update_fields=["checked_at", "tenant", "email_message"])
+    return True
+
+
+def send_requested_links(*, waited: dt.timedelta = REDRIVE_DELAY, batch_size: int = 200) -> int:
+    """Re-drive: check every request older than `waited` that no task checked (a broker outage).
+
+    Oldest first, batch after batch; returns how many mails were queued.
+    """
+    queued = 0
+    last_id = 0
+    while True:
+        ids = list(
+            CustomerSignInLink.objects.filter(
+                checked_at=None, created_at__lte=timezone.now() - waited, pk__gt=last_id
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return queued
+        queued += sum(send_link(pk) for pk in ids)
+        last_id = ids[-1]
+
+
+def purge_links(*, batch_size: int = 1000) -> int:
+    """Delete rows `CPOR_CUSTOMER_LINK_RETENTION_DAYS` past expiry, and checked rows of unknown
+    domains (never mailed, they serve nothing). In batches; returns how many were deleted."""
+    cutoff = timezone.now() - dt.timedelta(days=settings.CPOR_CUSTOMER_LINK_RETENTION_DAYS)
+    stale = Q(expires_at__lt=cutoff) | Q(tenant=None, checked_at__isnull=False)
+    deleted = 0
+    while True:
+        ids = list(
+            CustomerSignInLink.objects.filter(stale).order_by("pk").values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return deleted
+        count, _by_model = CustomerSignInLink.objects.filter(pk__in=ids).delete()
+        deleted += count
 
 
 def sign_in_url(token: str) -> str:
@@ -188,40 +286,9 @@ def redeem(token: str) -> tuple[str, CustomerSignInLink | None]:
     and then finds it used.
     """
     with transaction.atomic():
-        link = _by_token(token).select_for_update().select_related("tenant").first()
+        link = _by_token(token).select_for_update(of=("self",)).select_related("tenant").first()
         state = link_state(link)
         if state == LinkState.VALID:
             link.used_at = timezone.now()
             link.save(update_fields=["used_at"])
     return state, link
-
-
-# -- keeping links out of logs -------------------------------------------------------------------
-
-SIGN_IN_PATH_TOKEN = re.compile(r"(/customer/sign-in/)[^/\s\"']+")
-# The loggers that write request paths: Django's (refused CSRF, 405, 429 …) and django-axes'
-# (a sign-out, which signing in as a customer is for a partner signed in in the same browser).
-PATH_LOGGERS = (
-    "django.request",
-    "django.security.csrf",
-    "django.server",
-    "axes.handlers.database",
-    "axes.handlers.cache",
-)
-
-
-class HideSignInTokens(logging.Filter):
-    """A refused request's log line names its path: for a sign-in link, that is the token."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "/customer/sign-in/" in message:
-            record.msg, record.args = SIGN_IN_PATH_TOKEN.sub(r"\1…", message), ()
-        return True
-
-
-def install_log_filter() -> None:
-    for name in PATH_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, HideSignInTokens) for f in logger.filters):
-            logger.addFilter(HideSignInTokens())

@@ -44,6 +44,16 @@ app.conf.beat_schedule = {
         "task": "consent.tasks.close_consent_windows",
         "schedule": 300.0,
     },
+    # Check customers' sign-in requests whose after-commit task the broker did not take.
+    "send-requested-sign-in-links": {
+        "task": "consent.tasks.send_requested_sign_in_links",
+        "schedule": 60.0,
+    },
+    # Daily at 03:45 UTC: delete sign-in link rows past CPOR_CUSTOMER_LINK_RETENTION_DAYS after expiry.
+    "purge-sign-in-links": {
+        "task": "consent.tasks.purge_sign_in_links",
+        "schedule": crontab(hour=3, minute=45),
+    },
     # Daily at 07:00 UTC: flag claims past their reviewer SLA and mail the review leads one digest.
     "flag-sla-breaches": {
         "task": "reviews.tasks.flag_sla_breaches",

@@ -278,12 +278,18 @@ CPOR_CONSENT_RATE_LIMIT = env_int("CPOR_CONSENT_RATE_LIMIT", 30)  # requests per
 
 # The customer portal (consent.signin, consent.customer_session). A sign-in link works once, for
 # CPOR_CUSTOMER_LINK_MINUTES from when its mail is sent. Asking for links is limited per client IP
-# (per minute) and per address (per hour); past a limit the page answers as always and sends nothing.
-# Opening links is limited per IP per minute. A customer's sign-in ends after
-# CPOR_CUSTOMER_IDLE_SECONDS without a page, and CPOR_CUSTOMER_SESSION_SECONDS after signing in.
+# (per minute) and per address from one client IP (per hour: a stranger's requests never use up the
+# customer's own), and the links mailed to one tenant's addresses are capped per hour
+# (CPOR_CUSTOMER_SIGN_IN_PER_TENANT, which bounds mail to plus-addresses from many IPs); past a
+# limit the page answers as always and sends nothing. Opening links is limited per IP per minute.
+# A customer's sign-in ends after CPOR_CUSTOMER_IDLE_SECONDS without a page, and
+# CPOR_CUSTOMER_SESSION_SECONDS after signing in. Sign-in link rows are deleted
+# CPOR_CUSTOMER_LINK_RETENTION_DAYS after they expired (rows for unknown domains once checked).
 CPOR_CUSTOMER_LINK_MINUTES = env_int("CPOR_CUSTOMER_LINK_MINUTES", 15)
 CPOR_CUSTOMER_SIGN_IN_RATE_LIMIT = env_int("CPOR_CUSTOMER_SIGN_IN_RATE_LIMIT", 10)
 CPOR_CUSTOMER_SIGN_IN_PER_ADDRESS = env_int("CPOR_CUSTOMER_SIGN_IN_PER_ADDRESS", 5)
+CPOR_CUSTOMER_SIGN_IN_PER_TENANT = env_int("CPOR_CUSTOMER_SIGN_IN_PER_TENANT", 200)
+CPOR_CUSTOMER_LINK_RETENTION_DAYS = env_int("CPOR_CUSTOMER_LINK_RETENTION_DAYS", 7)
 CPOR_CUSTOMER_LINK_RATE_LIMIT = env_int("CPOR_CUSTOMER_LINK_RATE_LIMIT", 30)
 CPOR_CUSTOMER_IDLE_SECONDS = env_int("CPOR_CUSTOMER_IDLE_SECONDS", 60 * 60)
 CPOR_CUSTOMER_SESSION_SECONDS = env_int("CPOR_CUSTOMER_SESSION_SECONDS", 8 * 60 * 60)

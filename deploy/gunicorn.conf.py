@@ -4,9 +4,10 @@ Environment: PORT (default 8000) and BIND_HOST (default 0.0.0.0) give the addres
 the number of worker processes (default: one per CPU core); GUNICORN_TIMEOUT the seconds a request
 may take (default 60: a 20 MB PoE upload that the proxy has buffered). Logs go to stdout/stderr.
 
-The access log never holds a secret carried in a path: a consent link (/consent/<token>/) or a
-password-reset link (/accounts/reset/<uid>/<token>/) is written with its token replaced by "…", in
-the request line, the path and the Referer alike.
+The access log never holds a secret carried in a path: a consent link (/consent/<token>/), a
+customer's sign-in link (/customer/sign-in/<token>/) (both from `consent.logs.SECRET_PATHS`, the one
+list the Django log filter uses too) or a password-reset link (/accounts/reset/<uid>/<token>/) is
+written with its token replaced by "…", in the request line, the path and the Referer alike.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 
 from gunicorn.glogging import Logger
 
-from consent.logs import LINK_TOKEN
+from consent import logs as secret_paths
 
 bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
@@ -40,13 +41,13 @@ RESET_TOKEN = re.compile(r"(/reset/[^/\s\"']+/)(?!set-password/)[^/\s\"']+")
 
 
 def redact(line: str) -> str:
-    return RESET_TOKEN.sub(r"\1…", LINK_TOKEN.sub(r"\1…", line))
+    return RESET_TOKEN.sub(r"\1…", secret_paths.redact(line))
 
 
 class HideTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/consent/" in message or "/reset/" in message:
+        if secret_paths.holds_secret_path(message) or "/reset/" in message:
             record.msg, record.args = redact(message), ()
         return True
 

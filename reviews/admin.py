@@ -140,7 +140,7 @@ class EndRequestFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Claim]) -> QuerySet[Claim]:
         if self.value() == "waiting":
-            return queryset.filter(end_requested=True, status=S.ASSOCIATED)
+            return queryset.filter(end_requested=True)
         return queryset
 
 

@@ -1,8 +1,9 @@
 """Customers' requests to end an association, as the review leads meet them: a flag in the queue,
 the requests on the claim page, and how many wait for a decision.
 
-A request waits while it is pending on an associated claim: that is the lead's work item, decided by
-ending the association (`end_association`) or declining the request (`decline_end_request`).
+A pending request is the lead's work item, decided by ending the association (`end_association`)
+or declining the request (`decline_end_request`). The workflow keeps it pending only while the claim
+is associated: any other way out of `associated` settles it (`settle_end_requests`).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ WAITING_CAP = 100  # the queue's link counts at most this many ("100+"), never t
 def end_requested() -> Exists:
     """True on a claim with a pending request, for the queue: one index probe per row (the partial
     unique index of one pending request per claim), so the queue's query count does not grow with its
-    rows. The request waits for a lead while the claim is associated (`is_waiting`)."""
+    rows."""
     return Exists(AssociationEndRequest.objects.filter(claim=OuterRef("pk"), outcome=PENDING).values("pk"))
 
 
 def is_waiting(claim: Claim) -> bool:
     """A queue row annotated with `end_requested` holds a request waiting for a lead."""
-    return bool(getattr(claim, "end_requested", False)) and claim.status == Claim.Status.ASSOCIATED
+    return bool(getattr(claim, "end_requested", False))
 
 
 def waiting_count() -> tuple[int, bool]:
@@ -38,7 +39,7 @@ def waiting_count() -> tuple[int, bool]:
 
 
 def _waiting() -> QuerySet[AssociationEndRequest]:
-    return AssociationEndRequest.objects.filter(outcome=PENDING, claim__status=Claim.Status.ASSOCIATED)
+    return AssociationEndRequest.objects.filter(outcome=PENDING)
 
 
 @dataclass
@@ -56,9 +57,8 @@ class EndRequests:
 def end_requests_of(claim: Claim, user: Any) -> EndRequests:
     requests = list(claim.end_requests.select_related("decided_by").order_by("-created_at", "-id"))
     pending = next((r for r in requests if r.outcome == PENDING), None)
-    waiting = pending is not None and claim.status == Claim.Status.ASSOCIATED
     return EndRequests(
         pending=pending,
         past=[r for r in requests if r is not pending],
-        decline_form=DeclineEndRequestForm() if waiting and is_lead(user) else None,
+        decline_form=DeclineEndRequestForm() if pending is not None and is_lead(user) else None,
     )

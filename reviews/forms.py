@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import LEAD_GROUP, REVIEWER_GROUP, InformationRequestReason, InsufficientPoeSubReason
+from claims.workflow.customer import MAX_DECISION_NOTE
 from reviews.models import CHECKLIST_ITEMS
 
 TEXT_LIMIT = 5000
@@ -86,11 +87,12 @@ class EndAssociationForm(TransitionForm):
 
 
 class DeclineEndRequestForm(forms.Form):
-    """A review lead declines a customer's request to end an association; the customer reads why."""
+    """A review lead declines a customer's request to end an association; the customer reads why, and
+    so does the partner (which was told of the request and may rely on the association standing)."""
 
     reason = forms.CharField(
-        label=_("Why the association stays (sent to the customer)"),
-        max_length=TEXT_LIMIT,
+        label=_("Why the association stays (sent to the customer and the partner)"),
+        max_length=MAX_DECISION_NOTE,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
         error_messages={"required": _("Write the reason the customer will read.")},
     )

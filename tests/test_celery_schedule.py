@@ -32,6 +32,8 @@ def test_every_scheduled_task_is_registered() -> None:
         "claims.tasks.expire_partner_action_claims",
         "consent.tasks.close_consent_windows",
         "claims.tasks.lapse_inactive_subscriptions",
+        "consent.tasks.send_requested_sign_in_links",
+        "consent.tasks.purge_sign_in_links",
     } <= set(scheduled.values())
 
 

@@ -1,5 +1,5 @@
 """deploy/gunicorn.conf.py: worker count and address from the environment, and an access log that
-never holds a consent or password-reset token (request line, path, Referer)."""
+never holds a consent, customer sign-in or password-reset token (request line, path, Referer)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def test_workers_and_address_come_from_the_environment(monkeypatch: pytest.Monke
     ("path", "logged"),
     [
         ("/consent/Xq3-secret_Token/", "/consent/…/"),
+        ("/customer/sign-in/Xq3-secret_Token/", "/customer/sign-in/…/"),
         ("/accounts/reset/MTI/c3x9ab-0123456789abcdef0123/", "/accounts/reset/MTI/…/"),
         ("/accounts/reset/MTI/set-password/", "/accounts/reset/MTI/set-password/"),
         ("/claims/12/", "/claims/12/"),
@@ -76,3 +77,13 @@ def test_the_access_log_hides_tokens_in_paths(
     assert f'"GET {logged}?lang=tr HTTP/1.1" 200 10 "https://cpor.example.com{logged}"' in line
     if logged != path:
         assert path not in line
+
+
+def test_the_access_log_and_django_share_one_list_of_secret_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    from consent import logs
+
+    conf = load(monkeypatch)
+    for prefix in logs.SECRET_PATH_PREFIXES:
+        line = f'"GET {prefix}SECRETTOKEN123/ HTTP/1.1" 200 "https://x{prefix}SECRETTOKEN123/"'
+        assert "SECRETTOKEN123" not in conf.redact(line)
+        assert "SECRETTOKEN123" not in logs.redact(line)

@@ -34,6 +34,7 @@ from claims.models import (
     Claim,
     ClaimEvent,
     Product,
+    consent_window_open,
     is_lead,
 )
 from claims.workflow.events import claims_changed, record_event
@@ -41,8 +42,24 @@ from claims.workflow.locks import TransitionRefused, lock_claim
 from claims.workflow.registry import StepContext, tell_listeners
 from claims.workflow.transitions import transition
 
-MAX_REASON = 2000  # the customer's reason, as AssociationEndRequest.reason holds it
-MAX_DECISION_NOTE = 5000  # a lead's answer, as AssociationEndRequest.decision_note holds it
+# The one limit of each text, which the model, the forms and their templates use.
+MAX_REASON = AssociationEndRequest._meta.get_field("reason").max_length  # the customer's reason: 2000
+MAX_DECISION_NOTE = AssociationEndRequest._meta.get_field("decision_note").max_length  # a lead's: 5000
+
+
+def checked_reason(text: Any, *, limit: int = MAX_REASON) -> str:
+    """`text` stripped, or ValidationError (a message fit to show beside the field) when it is longer
+    than `limit` or holds a control character other than a line break or a tab (any Unicode `Cc`:
+    C0, DEL and C1), since a reason is read in mail and on pages. The one check of a reason: the
+    forms use it, and so does the workflow."""
+    text = str(text or "").strip()
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
+        raise ValidationError(_("Remove the control characters from your text."), code="control")
+    if limit is not None and len(text) > limit:
+        raise ValidationError(
+            _("Keep the text to %(count)s characters or fewer.") % {"count": limit}, code="max_length"
+        )
+    return text
 
 
 def customer_via(email: str) -> dict[str, str] | None:
@@ -52,46 +69,66 @@ def customer_via(email: str) -> dict[str, str] | None:
 
 def decline_workloads(
     claim: Claim | int,
-    products: Iterable[Product | int | str],
+    products: Iterable[Product | int | str] = (),
     *,
+    decline_all: bool = False,
     by: Any = CUSTOMER,
     customer_email: str = "",
+    customer_language: str = "",
+    customer_name: str = "",
     reason: str = "",
     expected_status: str | None = None,
 ) -> Claim:
-    """The customer declines `products` of an approved claim while its opt-out window is open.
+    """The customer declines `products` of an approved claim while its opt-out window is open, or
+    the whole association (`decline_all=True`, and no products).
 
-    Declining every product the claim still holds is `deny_consent` (rejected, `customer_decline`),
-    with the reason as its comment. Declining some removes them from the claim, records one
-    `workloads_declined` event (the products' before and after, the customer as actor) and mails
-    the partner. Raises ValidationError for bad input (no product, a product not on the claim, a
-    reason too long) and TransitionRefused when the claim or the actor does not allow it; either
-    way nothing changes.
+    Declining the whole association is `deny_consent` (rejected, `customer_decline`), with the
+    reason as its comment; the claim's customer contact is confirmed, and so is the deciding
+    address (`customer_email`, in `customer_language`) when it is another one. Declining some
+    removes them from the claim, records one `workloads_declined` event (the products' before and
+    after, the customer as actor) and mails the partner; a list that names every workload left is
+    refused (the customer chose "only some", and an association keeps at least one). Raises
+    ValidationError for bad input (no product, a product not on the claim, a reason too long) and
+    TransitionRefused when the claim or the actor does not allow it; either way nothing changes.
     """
     if not (isinstance(by, Actor) and by.kind == CUSTOMER.kind):
         raise TransitionRefused(_("Only the customer can decline workloads of this association."))
     reason = _checked_text(reason, limit=MAX_REASON, field="reason")
     customer_email = _checked_email(customer_email, required=False)
-    wanted = _product_ids(products)
+    if decline_all:
+        if list(products or ()):
+            raise ValueError("decline_all declines every workload: name no products")
+        wanted: list[int] = []
+    else:
+        wanted = _product_ids(products)
     with transaction.atomic():
         locked = _lock_seen(claim, expected_status)
         # One moment for the check and the record: the event is never dated after the window's end.
         now = timezone.now()
-        window_open = locked.consent_window_ends_at is not None and now < locked.consent_window_ends_at
-        if locked.status != Claim.Status.APPROVED or not window_open:
+        if locked.status != Claim.Status.APPROVED or not consent_window_open(locked, now):
             raise TransitionRefused(_closed_window_message(locked))
+        if decline_all:
+            return _deny(
+                locked,
+                by=by,
+                reason=reason,
+                now=now,
+                email=customer_email,
+                language=customer_language,
+                name=customer_name,
+            )
         held = {product.pk: product for product in locked.products.order_by("name")}
         foreign = [pk for pk in wanted if pk not in held]
         if foreign:
             raise ValidationError({"products": _foreign_products_message(foreign)})
         if set(wanted) == set(held):
-            return transition(
-                locked,
-                "deny_consent",
-                by=by,
-                comment=reason,
-                expected_status=Claim.Status.APPROVED,
-                via=customer_via(customer_email),
+            raise ValidationError(
+                {
+                    "products": _(
+                        "These are all the workloads left in this association: to decline them "
+                        "all, decline the whole association."
+                    )
+                }
             )
         declined = [product for pk, product in held.items() if pk in wanted]
         remaining = [product for pk, product in held.items() if pk not in wanted]
@@ -126,6 +163,30 @@ def decline_workloads(
             now=now,
         )
     return locked
+
+
+def _deny(locked: Claim, *, by: Any, reason: str, now: Any, email: str, language: str, name: str) -> Claim:
+    """The whole association declined: `deny_consent` through the one path. Its own mail confirms to
+    the claim's customer contact; a deciding address that is another one is confirmed too."""
+    claim = transition(
+        locked,
+        "deny_consent",
+        by=by,
+        comment=reason,
+        expected_status=Claim.Status.APPROVED,
+        via=customer_via(email),
+    )
+    if email and email.lower() != (claim.customer_contact_email or "").lower():
+        language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        notifications.send(
+            claim,
+            "consent_denied_customer",
+            [(email, language)],
+            now=now,
+            partner_visible=False,  # the deciding address is the customer's business
+            contact_name=name,
+        )
+    return claim
 
 
 def request_end_association(
@@ -199,6 +260,8 @@ def decline_end_request(claim: Claim | int, *, by: Any, reason: str) -> Associat
         )
         if request is None:
             raise TransitionRefused(_("There is no pending request to end this association."))
+        if locked.status != Claim.Status.ASSOCIATED:  # settled when it left (settle_end_requests)
+            raise TransitionRefused(_("This association has ended; there is nothing left to decide."))
         now = timezone.now()
         request.outcome = AssociationEndRequest.Outcome.DECLINED
         request.decided_at = now
@@ -235,20 +298,53 @@ def grant_end_request(context: StepContext) -> None:
     notifications.end_request_granted(context.claim, request, now=context.now)
 
 
+def actions_leaving_associated() -> tuple[str, ...]:
+    """The transitions that take a claim out of `associated`, from the state machine itself (so a
+    new one, such as a lapse, is covered without anyone remembering to): those whose sources hold
+    `associated` and whose target from there is another state. `end_association` is one; it grants
+    the request instead (`grant_end_request`)."""
+    field = Claim._meta.get_field("status")
+    associated = Claim.Status.ASSOCIATED
+    return tuple(
+        sorted(
+            {
+                t.name
+                for t in field.get_all_transitions(Claim)
+                if associated in Claim.sources_of(t.name)
+                and t.source == associated
+                and t.target != associated
+            }
+        )
+    )
+
+
 def settle_end_requests(context: StepContext) -> None:
-    """Step of the other transitions that end an association (withdraw, supersede, lapse): a pending
-    request of the customer to end it is settled as ended, so no lead is left a request to decide
-    and the customer's page does not show one waiting."""
-    settle_end_requests_many([context])
+    """Step of every other transition that ends an association (withdraw, supersede, a lapse): a
+    customer's pending request to end it is settled ("no longer needed"), so no lead is left a
+    request to decide, and the customer who asked is told (in their language)."""
+    settle_end_requests_for_many([context])
 
 
-def settle_end_requests_many(contexts: Sequence[StepContext]) -> None:
-    """`settle_end_requests` for a sweep's batch: one UPDATE (each context has the batch's moment)."""
-    for now in {context.now for context in contexts}:
-        AssociationEndRequest.objects.filter(
-            claim_id__in=[c.claim.pk for c in contexts if c.now == now],
-            outcome=AssociationEndRequest.Outcome.PENDING,
-        ).update(outcome=AssociationEndRequest.Outcome.GRANTED, decided_at=now)
+def settle_end_requests_for_many(contexts: Sequence[StepContext]) -> None:
+    """`settle_end_requests` for a sweep's batch: three statements, whatever its size."""
+    if not contexts:
+        return
+    claims = {context.claim.pk: context for context in contexts}
+    pending = list(
+        AssociationEndRequest.objects.select_for_update()
+        .filter(claim_id__in=claims, outcome=AssociationEndRequest.Outcome.PENDING)
+        .order_by("pk")
+    )
+    if not pending:
+        return
+    now = contexts[0].now
+    AssociationEndRequest.objects.filter(pk__in=[request.pk for request in pending]).update(
+        outcome=AssociationEndRequest.Outcome.SETTLED, decided_at=now, decided_by=None, decision_note=""
+    )
+    notifications.end_requests_settled(
+        [(claims[request.claim_id].claim, claims[request.claim_id].action, request) for request in pending],
+        now=now,
+    )
 
 
 # -- checks ---------------------------------------------------------------------------------------
@@ -298,17 +394,11 @@ def _foreign_products_message(pks: list[int]) -> str:
 
 
 def _checked_text(text: Any, *, limit: int, field: str) -> str:
-    """`text` stripped; refused when longer than `limit` or holding control characters other than
-    line breaks and tabs (a reason is read in mail and on pages)."""
-    text = str(text or "").strip()
-    if len(text) > limit or any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
-        raise ValidationError(
-            {
-                field: _("Keep the text under %(count)s characters, without control characters.")
-                % {"count": limit}
-            }
-        )
-    return text
+    """`checked_reason`, its message keyed by `field`."""
+    try:
+        return checked_reason(text, limit=limit)
+    except ValidationError as error:
+        raise ValidationError({field: error.messages}) from None
 
 
 def _checked_email(email: Any, *, required: bool) -> str:

@@ -16,6 +16,32 @@ from django.db.models import F
 from claims.actors import CUSTOMER, Actor
 from claims.models import Claim, ClaimEvent, Partner, is_reviewer
 
+# The states in which an association stands: approved (the customer's opt-out window) and associated.
+ASSOCIATION_STATUSES: tuple[str, ...] = (Claim.Status.APPROVED, Claim.Status.ASSOCIATED)
+
+
+def _decision_actions() -> tuple[str, ...]:
+    transitions = {t.name for t in Claim._meta.get_field("status").get_all_transitions(Claim)}
+    return tuple(
+        sorted(name for name in transitions if set(Claim.sources_of(name)) & set(ASSOCIATION_STATUSES))
+    )
+
+
+# The transitions that decide about a standing association (the customer declines it, the window
+# closes, it is withdrawn, superseded, ended, lapses …), read from the state machine so a new one is
+# included as it lands. Their events, when they leave a standing association, record its workloads.
+DECISION_ACTIONS: tuple[str, ...] = _decision_actions()
+
+
+def records_workloads(from_status: str) -> bool:
+    """Whether a transition from `from_status` records the workloads the association held.
+
+    A customer's receipt is built from its event alone: the products a decision concerned are in
+    the event (`diff["products"] == [before, after]`, codes, as `workloads_declined` writes them),
+    not read from the claim, whose products a dispute may reopen to the partner's edits.
+    """
+    return from_status in ASSOCIATION_STATUSES
+
 
 def actor_kind(by: Any) -> str:
     if isinstance(by, Actor):

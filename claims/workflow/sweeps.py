@@ -28,7 +28,7 @@ from django_fsm import TransitionNotAllowed
 from claims import notifications
 from claims.actors import SYSTEM
 from claims.models import Claim, ClaimEvent, Partner
-from claims.workflow.events import claims_changed
+from claims.workflow.events import claims_changed, records_workloads
 from claims.workflow.registry import StepContext, run_steps_for_batch, tell_listeners_for_batch
 from claims.workflow.transitions import may_start
 from cpor.bulk import insert_rows
@@ -214,6 +214,7 @@ def _write_claims(claims: list[Claim], changed: set[str], *, now: dt.datetime) -
 
 def _write_events(moved: list[tuple[Claim, str]], action: str, *, now: dt.datetime) -> list[int]:
     """One `ClaimEvent` per moved claim, as the one path writes it for the system; their ids in order."""
+    workloads = _workloads_of([claim.pk for claim, from_status in moved if records_workloads(from_status)])
     rows = [
         {
             "claim_id": claim.pk,
@@ -223,7 +224,7 @@ def _write_events(moved: list[tuple[Claim, str]], action: str, *, now: dt.dateti
             "action": action,
             "from_status": from_status,
             "to_status": claim.status,
-            "diff": {"status": [from_status, claim.status]},
+            "diff": _event_diff(claim, from_status, workloads),
             "note": "",
             "partner_visible": True,
             "email_id": None,
@@ -231,6 +232,27 @@ def _write_events(moved: list[tuple[Claim, str]], action: str, *, now: dt.dateti
         for claim, from_status in moved
     ]
     return insert_rows(ClaimEvent, rows)
+
+
+def _workloads_of(claim_ids: list[int]) -> dict[int, list[str]]:
+    """The product codes of each claim, sorted: one query for the whole batch (none for no claim)."""
+    if not claim_ids:
+        return {}
+    codes: dict[int, list[str]] = {pk: [] for pk in claim_ids}
+    rows = Claim.products.through.objects.filter(claim_id__in=claim_ids).values_list(
+        "claim_id", "product__code"
+    )
+    for claim_id, code in rows:
+        codes[claim_id].append(code)
+    return {pk: sorted(held) for pk, held in codes.items()}
+
+
+def _event_diff(claim: Claim, from_status: str, workloads: dict[int, list[str]]) -> dict[str, Any]:
+    """The event's diff as `transitions._record` writes it for the system (no product changes here)."""
+    diff: dict[str, Any] = {"status": [from_status, claim.status]}
+    if records_workloads(from_status):
+        diff["products"] = [workloads[claim.pk], workloads[claim.pk]]
+    return diff
 
 
 def send_due_reminders() -> int:

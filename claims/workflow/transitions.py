@@ -38,7 +38,7 @@ from claims import notifications
 from claims.actors import Actor
 from claims.documents import store_document
 from claims.models import Claim, ClaimEvent, ClaimRuleError, Comment, Fact, PoeDocument
-from claims.workflow.events import actor_kind, claims_changed, field_diff, record_event
+from claims.workflow.events import actor_kind, claims_changed, field_diff, record_event, records_workloads
 from claims.workflow.locks import TransitionRefused, lock_claim, lock_partner
 from claims.workflow.registry import TRANSITIONS, StepContext, run_steps
 
@@ -255,7 +255,11 @@ def _record(
     note: str,
     via: Mapping[str, str] | None,
 ) -> ClaimEvent:
-    diff = field_diff(before, claim.snapshot())
+    after = claim.snapshot()
+    diff = field_diff(before, after)
+    if records_workloads(from_status):
+        # The workloads the decision concerned, kept with it even when they did not change.
+        diff["products"] = [before["products"], after["products"]]
     # The reasons a person's transition was made for, as codes the history shows as labels (the
     # system's are in its own words, and its sweeps write the same events in bulk).
     if not isinstance(by, Actor):

@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 
 from claims import workflow
 from claims.models import Claim, ClaimEvent, Product
+from consent import signin
 from cpor import outbox
 from cpor.models import OutboundEmail
 from tests.conftest import IN_CI
@@ -73,6 +74,8 @@ def violations(page: Any, axe_js: Path) -> list[dict[str, Any]]:
 
 
 def mailed_link(kind: str, to: str) -> str:
+    # A sign-in request is checked and mailed by the worker (its task or the beat re-drive).
+    signin.send_requested_links(waited=dt.timedelta(0))
     row = OutboundEmail.objects.filter(kind=kind, to=to).order_by("-pk").first()
     assert row is not None, f"no {kind} mail to {to}"
     assert outbox.deliver(row.pk)

@@ -137,12 +137,13 @@ def test_history_names_the_declined_workload_and_shows_who_only_to_reviewers(cla
     assert reviewer_entry.who == f"Customer · {CUSTOMER_EMAIL}"
 
 
-def test_declining_every_workload_is_the_customers_decline_of_the_whole_association(claim: Claim) -> None:
+def test_declining_the_whole_association_is_the_customers_decline_of_it(claim: Claim) -> None:
     workflow.decline_workloads(
         claim,
-        [str(product("power-bi").pk), product("d365-sales")],
+        decline_all=True,
         by=CUSTOMER,
         customer_email=CUSTOMER_EMAIL,
+        customer_language="tr",
         reason="Not this partner.",
     )
 
@@ -159,6 +160,35 @@ def test_declining_every_workload_is_the_customers_decline_of_the_whole_associat
     assert {"consent_denied_partner", "consent_denied_customer"} <= set(
         OutboundEmail.objects.values_list("kind", flat=True)
     )
+    # The contact (nina@, English) is confirmed, and so is the address that decided (ines@, Turkish).
+    confirmations = OutboundEmail.objects.filter(kind="consent_denied_customer").order_by("pk")
+    assert [(row.recipients, row.language) for row in confirmations] == [
+        (["nina@northwind.example"], "en"),
+        ([CUSTOMER_EMAIL], "tr"),
+    ]
+    assert not ClaimEvent.objects.get(email_id=confirmations[1].pk).partner_visible
+
+
+def test_the_contact_declining_the_whole_association_is_confirmed_once(claim: Claim) -> None:
+    workflow.decline_workloads(claim, decline_all=True, by=CUSTOMER, customer_email="NINA@northwind.example")
+    assert OutboundEmail.objects.filter(kind="consent_denied_customer").count() == 1
+
+
+def test_a_list_of_every_workload_left_is_not_taken_for_the_whole_association(claim: Claim) -> None:
+    """The scope is the customer's explicit choice: "only these" naming all that is left (a page
+    that no longer shows what the claim holds) is refused, not guessed into a denial."""
+    before = fingerprint(claim)
+    with pytest.raises(ValidationError, match="all the workloads left"):
+        workflow.decline_workloads(
+            claim,
+            [str(product("power-bi").pk), product("d365-sales")],
+            by=CUSTOMER,
+            customer_email=CUSTOMER_EMAIL,
+        )
+    assert fingerprint(claim) == before
+    with pytest.raises(ValueError):
+        workflow.decline_workloads(claim, [product("power-bi")], decline_all=True, by=CUSTOMER)
+    assert fingerprint(claim) == before
 
 
 @pytest.mark.parametrize(
@@ -191,6 +221,8 @@ def test_a_bad_choice_is_refused_and_changes_nothing(claim: Claim, chosen: list[
     [
         pytest.param("x" * 2001, CUSTOMER_EMAIL, id="reason-too-long"),
         pytest.param("bell\x07", CUSTOMER_EMAIL, id="control-character"),
+        pytest.param("delete\x7f", CUSTOMER_EMAIL, id="DEL"),
+        pytest.param("c1\x85next-line", CUSTOMER_EMAIL, id="C1"),
         pytest.param("", "not an address", id="bad-email"),
     ],
 )
@@ -254,3 +286,22 @@ def test_the_hand_off_after_the_window_queues_only_what_remains(claim: Claim, cl
         ClaimEvent.objects.filter(claim=claim).exclude(action="notification").values_list("action", flat=True)
     )
     assert actions[-2:] == ["workloads_declined", "close_consent_window"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("bad\x7fdel", "Remove the control characters from your text."),
+        ("bad\x9bcsi", "Remove the control characters from your text."),
+        ("x" * 2001, "Keep the text to 2000 characters or fewer."),
+    ],
+)
+def test_one_reason_check_says_what_is_wrong(text: str, message: str) -> None:
+    """The forms and the workflow use this one check, and its message names the actual fault."""
+    from claims.workflow.customer import MAX_REASON, checked_reason
+
+    assert MAX_REASON == 2000
+    with pytest.raises(ValidationError) as refused:
+        checked_reason(text)
+    assert refused.value.messages == [message]
+    assert checked_reason("  Line one\n\tLine two \r\n") == "Line one\n\tLine two"

@@ -365,15 +365,110 @@ def test_declining_needs_a_reason_and_a_pending_request(associated: Claim, leads
     assert fingerprint(associated) == before
 
 
-def test_a_withdrawn_association_leaves_no_request_waiting_for_a_lead(
-    associated: Claim, manager: Any, leads: list[Any]
+@pytest.mark.parametrize(
+    ("action", "by", "words"),
+    [
+        ("withdraw", "manager", "iş ortağı talebini geri çekti"),
+        ("supersede", "system", "başka bir iş ortağının talebi onun yerini aldı"),
+    ],
+)
+def test_an_association_ended_another_way_settles_the_request_and_tells_the_customer(
+    associated: Claim, manager: Any, leads: list[Any], action: str, by: str, words: str
 ) -> None:
-    request = ask(associated)
-    workflow.transition(associated, "withdraw", by=manager, reason="no_longer_working")
+    request = ask(associated)  # in Turkish
+    details = {"reason": "no_longer_working"} if action == "withdraw" else {}
+    workflow.transition(associated, action, by=manager if by == "manager" else SYSTEM, **details)
+
     request.refresh_from_db()
-    assert request.outcome == "granted" and request.decided_at is not None and request.decided_by is None
+    assert request.outcome == AssociationEndRequest.Outcome.SETTLED
+    assert request.decided_at == BASE + dt.timedelta(days=20) or request.decided_at is not None
+    assert (request.decided_by, request.decision_note) == (None, "")
+    assert str(request.get_outcome_display()) == "No longer needed: the association ended"
+    # The customer who asked is told, in their language; the partner never sees their address.
+    (row,) = OutboundEmail.objects.filter(kind="end_request_settled_customer")
+    assert (row.recipients, row.language) == ([ASKER], "tr")
+    text = rendered(row, "tr")
+    assert "artık gerek kalmadı" in text and words in text
+    assert "no longer needed" in rendered(row, "en")
+    note = ClaimEvent.objects.get(claim=associated, action="notification", email_id=row.pk)
+    assert not note.partner_visible
+    # Nothing is left for a lead: declining it is refused, and changes nothing.
+    before = fingerprint(associated)
     with pytest.raises(TransitionRefused, match="no pending request"):
         workflow.decline_end_request(associated, by=leads[0], reason="Too late.")
+    assert fingerprint(associated) == before
+
+
+def test_every_way_out_of_associated_settles_a_pending_request_read_from_the_state_machine() -> None:
+    """The rule is not a list of names: every transition from `associated` to another state runs
+    it (a future `lapse` too), in its one-claim and its batch form; `end_association` grants."""
+    from claims.workflow import customer, registry
+
+    field = Claim._meta.get_field("status")
+    leaving = {
+        t.name
+        for t in field.get_all_transitions(Claim)
+        if t.source == S.ASSOCIATED and t.target != S.ASSOCIATED
+    }
+    assert leaving >= {"withdraw", "supersede", "end_association"}
+    assert set(customer.actions_leaving_associated()) == leaving
+    for action in leaving:
+        steps = {(r.one, r.many) for r in registry._steps[action]}
+        if action == "end_association":
+            assert (customer.grant_end_request, None) in steps
+            assert all(one is not customer.settle_end_requests for one, _many in steps)
+        else:
+            assert (customer.settle_end_requests, customer.settle_end_requests_for_many) in steps
+
+
+def test_the_batch_form_settles_a_whole_batch_with_the_same_statements(clock: Any, manager: Any) -> None:
+    """A sweep leaving `associated` (a lapse) settles every claim's request in one go."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from claims.workflow.customer import settle_end_requests_for_many
+    from claims.workflow.registry import StepContext
+
+    def associations(count: int) -> list[Claim]:
+        made = []
+        for _ in range(count):
+            claim = claim_in(S.APPROVED, by=manager)
+            clock.move_to(claim.consent_window_ends_at, tick=False)
+            made.append(workflow.transition(claim, "close_consent_window", by=SYSTEM))
+        for claim in made:
+            ask(claim, language="en")
+        return made
+
+    counts = []
+    mailed = 0
+    for size in (1, 3):
+        claims = associations(size)
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            now = BASE + dt.timedelta(days=40)
+            settle_end_requests_for_many(
+                [StepContext(claim=c, action="withdraw", by=SYSTEM, now=now, event_id=0) for c in claims],
+            )
+        counts.append(len(queries))
+        outcomes = set(
+            AssociationEndRequest.objects.filter(claim__in=claims).values_list("outcome", flat=True)
+        )
+        assert outcomes == {"settled"}
+        mailed += size
+        assert OutboundEmail.objects.filter(kind="end_request_settled_customer").count() == mailed
+    assert counts[0] == counts[1]
+
+
+def test_a_request_outlived_by_its_association_cannot_be_declined(
+    associated: Claim, leads: list[Any]
+) -> None:
+    """Even were a pending request left on an ended claim (data from before the settling rule), a
+    lead cannot tell the customer "the association stays" about an association that has ended."""
+    ask(associated)
+    Claim.objects.filter(pk=associated.pk).update(status=S.REJECTED)
+    before = fingerprint(associated)
+    with pytest.raises(TransitionRefused, match="has ended"):
+        workflow.decline_end_request(associated, by=leads[0], reason="It stays.")
+    assert fingerprint(associated) == before
 
 
 def test_the_partners_claim_page_tells_the_story_without_the_customers_address(
@@ -399,3 +494,29 @@ def test_the_partners_claim_page_tells_the_story_without_the_customers_address(
         assert shown in text, shown
     assert ASKER not in text
     assert leads[0].email not in text and leads[1].email not in text
+
+
+def test_the_migration_settles_requests_already_outlived_and_leaves_waiting_ones(
+    associated: Claim, clock: Any, manager: Any
+) -> None:
+    """Requests left pending on ended claims before the settling rule are settled by claims 0013,
+    dated when their claim last changed; a request on a claim still associated keeps waiting."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("claims.migrations.0013_end_request_settled")
+    outlived = ask(associated)
+    Claim.objects.filter(pk=associated.pk).update(status=S.REJECTED)
+    other = claim_in(S.APPROVED, by=manager)
+    clock.move_to(other.consent_window_ends_at, tick=False)
+    other = workflow.transition(other, "close_consent_window", by=SYSTEM)
+    waiting = ask(other)
+
+    migration.settle_outlived_requests(apps, None)
+
+    outlived.refresh_from_db()
+    waiting.refresh_from_db()
+    assert outlived.outcome == AssociationEndRequest.Outcome.SETTLED
+    assert outlived.decided_at == Claim.objects.get(pk=associated.pk).updated_at
+    assert waiting.outcome == AssociationEndRequest.Outcome.PENDING

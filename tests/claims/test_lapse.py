@@ -273,8 +273,13 @@ def test_a_pending_customer_request_is_settled_and_the_hand_off_removed(clock: A
     lapse_inactive_subscriptions()
 
     request = AssociationEndRequest.objects.get(claim=claim)
-    assert (request.outcome, request.decided_at) == ("granted", THRESHOLD + SECOND)
+    assert (request.outcome, request.decided_at) == ("settled", THRESHOLD + SECOND)
     assert not AssessmentHandoff.objects.filter(claim=claim).exists()
+    # The customer who asked is told the request is no longer needed, and why, in their language.
+    (told,) = OutboundEmail.objects.filter(kind="end_request_settled_customer")
+    assert (told.recipients, told.language) == (["ines@northwind.example"], "tr")
+    assert "abonelik artık etkin değil" in rendered(told, "tr")
+    assert "the subscription it was for is no longer active" in rendered(told, "en")
     # The review leads are left nothing to decide on an association that has ended.
     with pytest.raises(TransitionRefused):
         workflow.transition(claim, "end_association", by=reviewer(lead=True), comment="Too late.")

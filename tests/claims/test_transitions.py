@@ -351,7 +351,15 @@ def told(outcome: Outcome) -> set[tuple[str, str]]:
     return {(email.kind, address) for email in outcome.emails for address in email.recipients}
 
 
-def expected_told(action: str, cast: Cast, claim: Claim) -> set[tuple[str, str]]:
+# Any other way out of an association settles the pending request `claim_at` gives it: the customer
+# who asked is told it is no longer needed.
+SETTLED_TOLD = {("end_request_settled_customer", "customer")}
+
+
+def expected_told(action: str, cast: Cast, claim: Claim, source: str = "") -> set[tuple[str, str]]:
+    told_kinds = TOLD[action] | (
+        SETTLED_TOLD if source == S.ASSOCIATED and action != "end_association" else set()
+    )
     addresses = {
         "contact": {PARTNER_CONTACT},
         "partner": cast.partner_people(),
@@ -359,7 +367,7 @@ def expected_told(action: str, cast: Cast, claim: Claim) -> set[tuple[str, str]]
         "customer": {CUSTOMER_CONTACT},
         "deciders": {cast.lead.email} - ({claim.rejected_by.email} if claim.rejected_by else set()),
     }
-    return {(kind, to) for kind, who in TOLD[action] for to in addresses[who]}
+    return {(kind, to) for kind, who in told_kinds for to in addresses[who]}
 
 
 def local_date(value: dt.datetime) -> str:
@@ -415,7 +423,7 @@ def test_allowed_transition_moves_the_claim_records_it_and_tells_the_right_peopl
     assert event.actor == (None if actor in {"customer", "system"} else by)
     assert event.created_at == now
 
-    assert told(outcome) == expected_told(action, cast, claim)
+    assert told(outcome) == expected_told(action, cast, claim, source)
     assert sum(len(e.recipients) for e in outcome.emails) == len(told(outcome)), "nobody is told twice"
     # One message per kind and language, to everyone it concerns; one history event per message.
     assert len(outcome.emails) == len({(e.kind, e.language) for e in outcome.emails})
@@ -593,7 +601,8 @@ def test_withdraw_rejects_at_the_partners_request_without_a_dispute_window(
     claim = outcome.claim
     assert (claim.rejection_reason, claim.rejection_sub_reasons) == ("partner_request", ["no_longer_working"])
     assert claim.dispute_window_ends_at is None
-    assert outcome.emails == []
+    # Only the customer whose pending request to end an association the withdrawal settled.
+    assert told(outcome) == expected_told("withdraw", cast, claim, source)
     assert Comment.objects.filter(
         claim=claim, author=cast.global_admin, body="The customer moved on."
     ).exists()
@@ -652,8 +661,12 @@ def test_supersede_ends_the_association_with_reason_superseded_and_a_dispute_win
     claim = outcome.claim
     assert claim.rejection_reason == "superseded"
     assert claim.dispute_window_ends_at == BASE + dt.timedelta(days=30)
+    assert told(outcome) == expected_told("supersede", cast, claim, source)
     for message in mail.outbox:
-        assert "Superseded by another partner" in message.body
+        if CUSTOMER_CONTACT in message.to:  # the customer's settled request (its own test elsewhere)
+            assert "another partner's claim for the same customer took its place" in message.body
+        else:
+            assert "Superseded by another partner" in message.body
 
 
 def test_dispute_with_a_justification_tells_the_leads_who_may_decide_it(

@@ -6,6 +6,7 @@ mail as sent and presses "Sign in", exactly as a customer would; nothing is forc
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from typing import Any
@@ -15,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from claims.models import Claim, Tenant, TenantDomain
+from consent import signin
 from cpor import outbox
 from cpor.models import OutboundEmail
 from tests.factories import claim_in
@@ -44,9 +46,13 @@ def csrf_token(client: Client, path: str) -> str:
     return client.cookies["csrftoken"].value if "csrftoken" in client.cookies else ""
 
 
-def ask_for_link(client: Client, email: str) -> Any:
+def ask_for_link(client: Client, email: str, *, checked: bool = True) -> Any:
+    """Post the sign-in form; with `checked`, then run the domain check as the task would."""
     home = reverse("consent:customer_home")
-    return client.post(home, {"email": email, "csrfmiddlewaretoken": csrf_token(client, home)})
+    response = client.post(home, {"email": email, "csrfmiddlewaretoken": csrf_token(client, home)})
+    if checked:
+        signin.send_requested_links(waited=dt.timedelta(0))
+    return response
 
 
 def delivered_link(email: str) -> tuple[str, str]:

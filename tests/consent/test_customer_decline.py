@@ -89,12 +89,22 @@ def test_declining_the_whole_association_rejects_it(claim: Claim, nina: Client) 
     event = ClaimEvent.objects.get(claim=claim, action=ClaimEvent.Action.DENY_CONSENT)
     assert event.actor_kind == "customer" and event.note == "Not our partner."
     assert "The claim is rejected" in nina.get(response["Location"]).content.decode()
+    # The claim's contact (it@) is confirmed, and so is nina@, who decided, in her page's language.
+    confirmations = OutboundEmail.objects.filter(kind="consent_denied_customer").order_by("pk")
+    assert [row.recipients for row in confirmations] == [[claim.customer_contact_email], [NINA]]
 
 
-def test_ticking_every_workload_declines_the_whole_association(claim: Claim, nina: Client) -> None:
-    decline(nina, claim, scope="chosen", products=[p.pk for p in claim.products.all()])
+def test_ticking_every_workload_under_only_some_asks_for_the_whole_association(
+    claim: Claim, nina: Client
+) -> None:
+    """The choice of scope is the customer's: "only the workloads I choose" with all of them ticked
+    is not turned into a denial behind their back; the page says how to decline everything."""
+    before = list(claim.products.order_by("pk"))
+    response = decline(nina, claim, scope="chosen", products=[p.pk for p in before])
+    assert response.status_code == 409
+    assert "decline the whole association" in response.content.decode()
     claim.refresh_from_db()
-    assert claim.status == S.REJECTED and claim.rejection_reason == RejectionReason.CUSTOMER_DECLINE
+    assert claim.status == S.APPROVED and list(claim.products.order_by("pk")) == before
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,10 @@ import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from claims import workflow
-from claims.models import Claim, Product
+from claims.models import AssociationEndRequest, Claim, Product
 from claims.workflow import CUSTOMER
 from consent.tasks import close_consent_windows
 from tests.conftest import IN_CI
@@ -84,7 +85,10 @@ def test_declining_everything_the_window_closing_and_an_ending_each_have_a_recei
     lead = reviewer(lead=True)
     with time_machine.travel(NOON, tick=False):
         declined = two_workloads(northwind)
-        workflow.decline_workloads(declined, list(declined.products.all()), by=CUSTOMER, customer_email=EMAIL)
+        # Declining every workload is `deny_consent`, with the customer's address as who decided.
+        workflow.transition(
+            declined, "deny_consent", by=CUSTOMER, via={"channel": "customer", "email": EMAIL}
+        )
         kept = association(northwind, Claim.Status.APPROVED, products=("power-bi",))
     with time_machine.travel(NOON + dt.timedelta(days=7, minutes=1), tick=False):
         close_consent_windows()
@@ -258,3 +262,13 @@ def test_an_end_request_overtaken_by_a_withdrawal_no_longer_shows_as_waiting(nor
     page = client.get(page_url(claim)).content.decode()
     assert "Waiting for a review lead" not in page
     assert reverse("consent:customer_request_end", args=[claim.pk]) not in page
+    # The workflow settled it; the page says so in the request's own words, not "Association ended".
+    assert claim.end_requests.get().outcome == AssociationEndRequest.Outcome.SETTLED
+    assert "<strong>No longer needed: the association ended</strong>" in page
+    turkish = client.get(page_url(claim), HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    with translation.override("tr"):
+        settled_tr = str(AssociationEndRequest.Outcome.SETTLED.label)
+    assert (
+        settled_tr != "No longer needed: the association ended"
+        and f"<strong>{settled_tr}</strong>" in turkish
+    )

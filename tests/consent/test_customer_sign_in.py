@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from consent.customer_session import SESSION_KEY
 from consent.models import CustomerSignInLink, hash_token
+from consent.tasks import send_requested_sign_in_links
 from cpor import outbox
 from cpor.models import OutboundEmail
 from tests.consent.portal_helpers import ask_for_link, delivered_link, signed_in, tenant
@@ -63,9 +64,12 @@ def test_a_verified_domain_gets_a_link_and_an_unknown_one_the_same_page_and_no_m
     assert b"If nina@northwind.example is an address at an organization registered" in known.content
     (row,) = OutboundEmail.objects.filter(kind="customer_sign_in")
     assert row.recipients == ["nina@northwind.example"]
-    link = CustomerSignInLink.objects.get()
-    assert link.email == "nina@northwind.example" and link.email_message_id == row.pk
+    link = CustomerSignInLink.objects.get(email="nina@northwind.example")
+    assert link.email_message_id == row.pk and link.tenant is not None
     assert link.token_hash is None  # minted when the mail is sent, not before
+    # The unknown domain's request was written and checked the same way, and never mailed.
+    stranger = CustomerSignInLink.objects.get(email="nina@southwind.example")
+    assert stranger.tenant is None and stranger.email_message is None and stranger.checked_at is not None
 
 
 def test_a_subdomain_or_a_parent_domain_of_a_verified_one_gets_nothing() -> None:
@@ -194,14 +198,50 @@ def test_a_malformed_address_gets_a_form_error_and_no_mail() -> None:
     assert not OutboundEmail.objects.exists()
 
 
-def test_asking_is_limited_per_address_with_the_same_page(settings) -> None:
+def test_asking_is_limited_per_address_from_one_ip_with_the_same_page(settings) -> None:
     settings.CPOR_CUSTOMER_SIGN_IN_PER_ADDRESS = 2
     tenant("Northwind Traders", "northwind.example")
-    pages = [ask_for_link(Client(REMOTE_ADDR=f"192.0.2.{i}"), "nina@northwind.example") for i in range(4)]
+    pages = [ask_for_link(Client(REMOTE_ADDR="192.0.2.1"), "nina@northwind.example") for _ in range(4)]
 
     assert {p.status_code for p in pages} == {200}
     assert len({body_without_csrf(p) for p in pages}) == 1
     assert OutboundEmail.objects.filter(kind="customer_sign_in").count() == 2
+
+
+def test_a_stranger_asking_for_an_address_does_not_lock_its_owner_out(settings) -> None:
+    # The per-address limit counts per client IP: a stranger's requests use up only their own.
+    settings.CPOR_CUSTOMER_SIGN_IN_PER_ADDRESS = 2
+    tenant("Northwind Traders", "northwind.example")
+    for _ in range(5):
+        ask_for_link(Client(REMOTE_ADDR="203.0.113.66"), "ceo@northwind.example")
+    assert OutboundEmail.objects.filter(kind="customer_sign_in").count() == 2
+
+    owner = Client(REMOTE_ADDR="198.51.100.20")
+    ask_for_link(owner, "ceo@northwind.example")
+    path, _token = delivered_link("ceo@northwind.example")
+    assert owner.post(path).status_code == 302
+
+
+def test_the_mail_to_one_tenant_is_capped_per_hour(settings) -> None:
+    # Plus-addresses from many IPs cannot flood a tenant: past the cap, nothing more is mailed.
+    settings.CPOR_CUSTOMER_SIGN_IN_PER_TENANT = 3
+    tenant("Northwind Traders", "northwind.example")
+    tenant("Contoso", "contoso.example")
+    with time_machine.travel(NOON, tick=False) as clock:
+        pages = [
+            ask_for_link(Client(REMOTE_ADDR=f"192.0.2.{i}"), f"nina+{i}@northwind.example") for i in range(5)
+        ]
+        bodies = {body_without_csrf(p).replace(f"nina+{i}@".encode(), b"X") for i, p in enumerate(pages)}
+        assert len(bodies) == 1
+        assert (
+            OutboundEmail.objects.filter(kind="customer_sign_in", to__endswith="northwind.example").count()
+            == 3
+        )
+        ask_for_link(Client(), "ann@contoso.example")  # another tenant is not held back
+        assert OutboundEmail.objects.filter(kind="customer_sign_in", to="ann@contoso.example").count() == 1
+        clock.move_to(NOON + dt.timedelta(minutes=61))
+        ask_for_link(Client(), "nina@northwind.example")
+        assert OutboundEmail.objects.filter(kind="customer_sign_in", to="nina@northwind.example").count() == 1
 
 
 def test_asking_is_limited_per_ip_with_the_same_page(settings) -> None:
@@ -314,9 +354,13 @@ def test_with_redis_down_the_customer_still_signs_in_and_reads(django_capture_on
     client = Client()
     with redis_down():
         with django_capture_on_commit_callbacks(execute=True):  # the hand-over to the dead broker
-            asked = ask_for_link(client, "nina@northwind.example")
+            asked = ask_for_link(client, "nina@northwind.example", checked=False)
         assert asked.status_code == 200 and b"Check your email" in asked.content
-        assert redrive() == 1  # the beat job sends what the broker could not take
+        assert not OutboundEmail.objects.exists()
+        # The beat jobs check the request the broker could not take, then send its mail.
+        with time_machine.travel(timezone.now() + dt.timedelta(minutes=1, seconds=1)):
+            assert send_requested_sign_in_links() == 1
+            assert redrive() == 1
         path = re_link(mail.outbox[-1].body)
         assert client.get(path).status_code == 200
         assert client.post(path).status_code == 302

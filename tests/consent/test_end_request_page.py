@@ -81,7 +81,7 @@ def test_the_request_goes_to_the_review_team_and_the_page_says_so(associated: Cl
     assert associated.status == S.ASSOCIATED  # a lead decides; asking changes nothing yet
 
 
-@pytest.mark.parametrize("reason", [None, "", "   ", "x" * 2001, "bell\x07"])
+@pytest.mark.parametrize("reason", [None, "", "   ", "x" * 2001, "bell\x07", "del\x7f", "c1\x9bend"])
 def test_a_reason_is_required_and_checked(associated: Claim, reason: str | None) -> None:
     nina = signed_in(NINA)
     before = fingerprint(associated)
@@ -122,7 +122,7 @@ def test_an_ended_association_has_nothing_to_ask_for() -> None:
     nina = signed_in(NINA)
     from claims import workflow
 
-    workflow.decline_workloads(claim, list(claim.products.all()), customer_email=NINA)
+    workflow.decline_workloads(claim, decline_all=True, customer_email=NINA)
     before = fingerprint(claim)
     response = ask(nina, claim, "")
     # The form's error would sit in a form no longer on the page: it is told at the top instead.
@@ -143,3 +143,29 @@ def test_other_tenants_outsiders_and_get(associated: Claim) -> None:
     url = reverse("consent:customer_request_end", args=[associated.pk])
     assert nina.get(url).status_code == 405
     assert fingerprint(associated) == before
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "The partner and the review team will read your reason."),
+        ("tr", "Gerekçenizi iş ortağı ve inceleme ekibi okuyacak."),
+    ],
+)
+def test_the_customer_is_told_who_reads_the_reason_in_both_decisions(
+    associated: Claim, language: str, words: str
+) -> None:
+    """The partner reads a customer's reason (it may dispute an ending), so each form says so beside
+    its field, and the field points to that sentence for screen readers."""
+    nina = signed_in(NINA)
+    nina.cookies["django_language"] = language
+    page = nina.get(reverse("consent:customer_association", args=[associated.pk])).content.decode()
+    assert words in page
+    assert f'aria-describedby="end-reason-help-{associated.pk}"' in page
+    with time_machine.travel(timezone.now() - dt.timedelta(days=8)):
+        in_window = association(tenant("Fabrikam", "fabrikam.example"))
+        page = signed_in("ana@fabrikam.example")
+        page.cookies["django_language"] = language
+        text = page.get(reverse("consent:customer_association", args=[in_window.pk])).content.decode()
+    assert words in text
+    assert f'aria-describedby="decline-{in_window.pk}-reason-help"' in text
