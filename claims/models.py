@@ -434,16 +434,16 @@ def lapse_cutoff(now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(days=settings.CPOR_LAPSE_DAYS)
 
 
-@refusal(
-    lambda claim: (
-        str(
-            _(
-                "The lapse period of %(days)s days has not passed since the claim's subscription left active or grace."
-            )
+def _not_lapsed_yet(claim: Claim) -> str:
+    return str(
+        _(
+            "The lapse period of %(days)s days has not passed since the claim's subscription left "
+            "active or grace."
         )
-        % {"days": settings.CPOR_LAPSE_DAYS}
-    )
-)
+    ) % {"days": settings.CPOR_LAPSE_DAYS}
+
+
+@refusal(_not_lapsed_yet)
 def subscription_lapsed(claim: Claim) -> bool:
     since = claim.subscription_inactive_since
     return since is not None and since < lapse_cutoff(timezone.now())
