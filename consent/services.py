@@ -256,11 +256,8 @@ def decline_by_link(
         if locked is None:
             raise TransitionRefused(_("This claim no longer exists."))
         if decline_all is None:
-            # A caller that does not say (the link page, until it passes the form's `decline_all`):
-            # no products, or every one the claim holds, is the whole association.
-            held = set(locked.products.values_list("pk", flat=True))
-            named = {product.pk if isinstance(product, Product) else product for product in products or ()}
-            decline_all = products is None or (bool(held) and named == held)
+            # A caller that names no workloads (`deny`) declines the whole association.
+            decline_all = products is None
         if current.used_at is not None:
             raise TransitionRefused(_("Your answer through this link is already recorded."))
         now = timezone.now()

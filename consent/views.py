@@ -56,6 +56,7 @@ def notice(request: HttpRequest, token: str) -> HttpResponse:
                         services.decline_by_link(
                             consent_request,
                             form.cleaned_data["declined"],
+                            decline_all=form.cleaned_data["decline_all"],
                             reason=form.cleaned_data["reason"],
                             expected_status=form.expected_status,
                         )
