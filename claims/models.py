@@ -13,6 +13,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
@@ -695,6 +696,12 @@ class Claim(FSMModelMixin, models.Model):
             errors.setdefault("subscription_id", []).append(
                 str(_("A subscription ID applies to Business Applications claims only."))
             )
+        # The subscription ID is the partner's to change only in a draft (`EDITABLE_AFTER_SUBMIT`
+        # leaves it out): from submission on, the lapse job, not an edit, answers for its status.
+        if self.status == self.S.EDITING and "subscription_id" not in errors:
+            problems = self.subscription_problems()
+            if problems:
+                errors["subscription_id"] = problems
         if self.mpn_id and self.partner_id and self.mpn.partner_id != self.partner_id:
             errors.setdefault("mpn", []).append(str(_("Choose one of your own MPN IDs.")))
         if self.customer_domain:
@@ -764,12 +771,77 @@ class Claim(FSMModelMixin, models.Model):
             problems.append(str(_("Dynamics 365 workloads need a technical contact (name and email).")))
         if not self.work_description.strip():
             problems.append(str(_("Describe the work you did for the customer.")))
+        # The registry may have changed since the draft was saved (a subscription suspended since).
+        if self.status == self.S.EDITING:
+            problems += self.subscription_problems()
         # A list of claims may have asked the database once for all (`with_duplicate_flag`).
         duplicate = getattr(self, "has_duplicate", None)
         if duplicate is None:
             duplicate = bool(self.pk) and self.duplicates().exists()
         if duplicate:
             problems.append(has_no_duplicate.refusal(self))
+        return problems
+
+    # -- the subscription checks (Partner Center's, for Business Applications) -----------------
+
+    def subscription_problems(self, registry: SubscriptionRegistry | None = None) -> list[str]:
+        """Why the commerce registry refuses the subscription this claim names, in words for the
+        partner, each naming the subscription; [] when it names none or the registry has no say.
+
+        A subscription the registry holds is judged by what it holds: it must be on the claimed
+        tenant (nothing more is said of another tenant's subscription), a Business Applications
+        product, not bought through CSP, and `active` (grace is the run-up to suspension: a claim is
+        not filed on it; after approval the lapse job tolerates grace). An ID the registry does not
+        hold is refused only where the registry covers the claimed tenant, that is holds at least
+        one subscription on it: there the subscription does not exist; elsewhere the registry
+        cannot tell. `registry` (or an attribute `subscription_registry` a list set, as
+        `needs_attention` does) answers for many claims at once; by default one or two queries.
+        """
+        subscription_id = _as_uuid(self.subscription_id)
+        tenant_id = _as_uuid(self.customer_tenant_id)
+        if subscription_id is None or tenant_id is None or not self.takes_subscription_id:
+            return []
+        if registry is None:
+            registry = getattr(self, "subscription_registry", None) or SubscriptionRegistry.for_claims([self])
+        names = {"id": subscription_id, "tenant": tenant_id}
+        subscription = registry.found.get(subscription_id)
+        if subscription is None:
+            if tenant_id in registry.covered:
+                return [str(_("Subscription %(id)s does not exist on tenant %(tenant)s.")) % names]
+            return []
+        if subscription.tenant.tenant_id != tenant_id:
+            return [str(_("Subscription %(id)s belongs to another tenant, not to %(tenant)s.")) % names]
+        problems: list[str] = []
+        if subscription.product.solution_area != SolutionArea.BUSINESS_APPLICATIONS:
+            problems.append(
+                str(
+                    _(
+                        "Subscription %(id)s is for %(product)s, not a Business Applications product "
+                        "(Dynamics 365 or Power Platform)."
+                    )
+                )
+                % {**names, "product": subscription.product.name}
+            )
+        if subscription.channel == Subscription.Channel.CSP:
+            problems.append(
+                str(
+                    _(
+                        "Subscription %(id)s was bought through a Cloud Solution Provider (CSP); "
+                        "a CSP subscription cannot be claimed."
+                    )
+                )
+                % names
+            )
+        if subscription.status != Subscription.Status.ACTIVE:
+            problems.append(
+                str(
+                    _(
+                        "Subscription %(id)s is not active (its status is “%(status)s”); "
+                        "only an active subscription can be claimed."
+                    )
+                )
+                % {**names, "status": subscription.get_status_display()}
+            )
         return problems
 
     # -- the duplicate rule: one live claim per partner, customer tenant, activity and product ----
@@ -1581,6 +1653,47 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return str(self.subscription_id)
+
+
+@dataclass(frozen=True)
+class SubscriptionRegistry:
+    """What the registry says about the subscriptions some claims name, read in at most two
+    queries however many claims: each named subscription found (with its tenant and product), and
+    which of the claimed tenants whose named subscription was not found the registry covers."""
+
+    found: dict[uuid.UUID, Subscription]
+    covered: frozenset[uuid.UUID]
+
+    @classmethod
+    def for_claims(cls, claims: Iterable[Claim]) -> SubscriptionRegistry:
+        named = [
+            (subscription_id, tenant_id)
+            for claim in claims
+            if claim.takes_subscription_id
+            and (subscription_id := _as_uuid(claim.subscription_id))
+            and (tenant_id := _as_uuid(claim.customer_tenant_id))
+        ]
+        if not named:
+            return cls(found={}, covered=frozenset())
+        found = {
+            s.subscription_id: s
+            for s in Subscription.objects.filter(
+                subscription_id__in={subscription_id for subscription_id, _tenant_id in named}
+            ).select_related("tenant", "product")
+        }
+        unknown_on = {tenant_id for subscription_id, tenant_id in named if subscription_id not in found}
+        covered = (
+            Subscription.objects.filter(tenant__tenant_id__in=unknown_on)
+            .values_list("tenant__tenant_id", flat=True)
+            .distinct()
+            if unknown_on
+            else []
+        )
+        return cls(found=found, covered=frozenset(covered))
+
+    def subscription_of(self, claim: Claim) -> Subscription | None:
+        subscription_id = _as_uuid(claim.subscription_id)
+        return self.found.get(subscription_id) if subscription_id else None
 
 
 class MonthlyUsage(models.Model):

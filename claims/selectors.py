@@ -28,6 +28,7 @@ from claims.models import (
     Membership,
     PoeDocument,
     Product,
+    SubscriptionRegistry,
     choice_labels,
 )
 from cpor.deadlines import Deadline, describe_deadline
@@ -380,9 +381,10 @@ class NeedsAttention:
 
 
 def needs_attention(partner_id: int, *, now: dt.datetime | None = None) -> NeedsAttention:
-    """Three queries however many claims: the claims with a partner deadline (requests to answer,
-    dispute windows closing), then the newest drafts with their products and documents, which the
-    claim's own `submission_problems` judges (duplicates asked for all drafts in the same query)."""
+    """At most five queries however many claims: the claims with a partner deadline (requests to
+    answer, dispute windows closing), then the newest drafts with their products and documents,
+    which the claim's own `submission_problems` judges (duplicates asked for all drafts in the same
+    query, the subscriptions they name in at most two more: `SubscriptionRegistry`)."""
     now = now or timezone.now()
     columns = ("id", "name", "customer_name", "status", "partner_response_due_at", "dispute_window_ends_at")
     due = partner_claims(partner_id).filter(
@@ -413,6 +415,10 @@ def needs_attention(partner_id: int, *, now: dt.datetime | None = None) -> Needs
             "products", Prefetch("documents", queryset=PoeDocument.objects.only("id", "claim_id"))
         )
     )[:NEEDS_LIMIT]
+    drafts = list(drafts)
+    registry = SubscriptionRegistry.for_claims(drafts)
+    for draft in drafts:
+        draft.subscription_registry = registry
     ready = [
         WaitingClaim(pk=d.pk, name=d.name, customer_name=d.customer_name, status=d.status, deadline=None)
         for d in drafts

@@ -43,6 +43,7 @@ from reviews.forms import (
 )
 from reviews.models import ReviewChecklist
 from reviews.sla import SlaState, due_soon_edge
+from reviews.subscription_usage import NamedSubscription, UsageTrend, named_subscription, usage_trend
 
 # What the buttons say: verbs, so no decision reads like the status tag it leads to.
 REVIEWER_VERBS: dict[str, Any] = {
@@ -166,6 +167,8 @@ class ReviewPage:
     sla_state_label: str
     deadline: Deadline | None  # the claim's current deadline in words, as partners read it
     preview_kinds: frozenset[str]
+    subscription: NamedSubscription | None  # the subscription the claim names, as the registry holds it
+    usage: UsageTrend  # the tenant's active users of the claimed workloads, month by month
 
 
 def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> ReviewPage:
@@ -210,4 +213,6 @@ def review_page(claim: Claim, user: Any, *, now: dt.datetime | None = None) -> R
         sla_state_label=str(SlaState(state).label) if state else "",
         deadline=next_deadline(claim, now),
         preview_kinds=PREVIEW_KINDS,
+        subscription=named_subscription(claim),
+        usage=usage_trend(claim, now=now),
     )

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,14 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from api import webhooks
 from api.models import WebhookDelivery, WebhookEndpoint
 from claims import workflow
-from claims.models import Claim
+from claims.models import Claim, MonthlyUsage, Product, Subscription, Tenant, TenantDomain
 from consent.tasks import close_consent_windows
 from cpor import outbox
 from cpor.models import OutboundEmail
@@ -70,7 +72,32 @@ def pages() -> list[tuple[str, str, Any, dict[str, str] | None]]:
     leo = reviewer(lead=True, first_name="Leo")
     claims = {status: claim_in(status, partner=partner, by=alice, review_by=rita) for status in PATHS}
     claims["draft_without_poe"] = draft(partner, by=alice, document=False, name="Draft without PoE")
-    claims["associated"] = claim_in(Claim.Status.APPROVED, partner=partner, by=alice, review_by=rita)
+    # The associated claim names a subscription and its tenant has usage: the claim page's panel.
+    tenant = Tenant.objects.create(tenant_id=uuid.uuid4(), name="Northwind Traders")
+    TenantDomain.objects.create(tenant=tenant, domain="northwind.example")
+    named = Subscription.objects.create(
+        subscription_id=uuid.uuid4(),
+        tenant=tenant,
+        product=Product.objects.get(code="d365-sales"),
+        channel="ea",
+        status="active",
+        seats=75,
+        start_date=dt.date(2025, 3, 1),
+    )
+    month = timezone.localdate().replace(day=1)
+    for users in range(18, 0, -1):
+        MonthlyUsage.objects.create(
+            tenant=tenant, product=named.product, month=month, active_users=users * 10
+        )
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+    claims["associated"] = claim_in(
+        Claim.Status.APPROVED,
+        partner=partner,
+        by=alice,
+        review_by=rita,
+        customer_tenant_id=tenant.tenant_id,
+        subscription_id=named.subscription_id,
+    )
     with time_machine.travel(claims["associated"].consent_window_ends_at + dt.timedelta(seconds=1)):
         close_consent_windows()
     claims["dispute_upheld"] = workflow.transition(

@@ -1,5 +1,6 @@
 """seed_demo's subscriptions and usage: 18 months per claimed workload of each demo tenant, one CSP
-subscription and one suspended long enough to lapse, and a second run that changes nothing."""
+subscription and one suspended long enough to lapse (named by an associated claim), demo claims the
+subscription checks accept, and a second run that changes nothing."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import io
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from claims.management.commands.seed_demo import LAPSED, LAPSED_DAYS
+from claims import workflow
+from claims.management.commands.seed_demo import LAPSE_CLAIM, LAPSED, LAPSED_DAYS
 from claims.models import Claim, MonthlyUsage, Subscription
 
 pytestmark = pytest.mark.django_db
+User = get_user_model()
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)  # a Sunday, two days before the month ends
 
@@ -75,3 +79,35 @@ def test_one_csp_subscription_and_one_lapsed_for_longer_than_thirty_days() -> No
     assert lapsed.status == "suspended"
     assert lapsed.inactive_since == NOW - dt.timedelta(days=LAPSED_DAYS)
     assert list(Subscription.objects.filter(inactive_since__isnull=False)) == [lapsed]
+
+
+def test_demo_business_applications_claims_name_subscriptions_the_checks_accept() -> None:
+    with time_machine.travel(NOW, tick=False):
+        call_command("seed_demo", stdout=io.StringIO())
+        named = {c.name: c for c in Claim.objects.exclude(subscription_id=None)}
+        assert set(named) == {
+            "Northwind — Dynamics 365 Sales rollout (ready to submit)",
+            "Adventure Works — Power Apps field inspections",
+            "Wingtip — Field Service",
+            LAPSE_CLAIM,
+        }
+        # Each was checked when filed; all but the one that lapsed since still pass today.
+        for name, claim in named.items():
+            assert claim.subscription_problems() == [] or name == LAPSE_CLAIM, name
+        ready = named["Northwind — Dynamics 365 Sales rollout (ready to submit)"]
+        assert ready.status == Claim.Status.EDITING and ready.submission_problems() == []
+        alice = User.objects.get(username="alice@contoso.example")
+        assert workflow.transition(ready, "submit", by=alice).status == Claim.Status.SUBMITTED
+
+
+def test_the_associated_claim_names_the_subscription_that_lapsed() -> None:
+    with time_machine.travel(NOW, tick=False):
+        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", stdout=io.StringIO())
+    (claim,) = Claim.objects.filter(subscription_id=LAPSED)
+    assert claim.name == LAPSE_CLAIM and claim.status == Claim.Status.ASSOCIATED
+    # It was filed while the registry reported the subscription active, then it was suspended.
+    assert claim.events.filter(action="submit").exists()
+    lapsed = Subscription.objects.get(subscription_id=LAPSED)
+    assert lapsed.status == "suspended" and lapsed.inactive_since == NOW - dt.timedelta(days=LAPSED_DAYS)
+    assert "is not active" in " ".join(claim.subscription_problems())

@@ -68,6 +68,14 @@ USAGE_MONTHS = 18
 # enough ago (LAPSED_DAYS) that the lapse job would end an association naming it.
 LAPSED = uuid.UUID("5b0c7a1e-9d2f-4e3a-8b6c-0d1e2f3a4b5c")
 LAPSED_DAYS = 45
+# The associated claim that names it: filed while the subscription was active, so the lapse job
+# (`claims.tasks.lapse_inactive_subscriptions`) has an association to end in the demo.
+LAPSE_CLAIM = "Wingtip — Customer Service rollout"
+# The Business Applications claims name these (active, not CSP, on the claim's tenant); the CSP
+# and the grace-period subscriptions are named by none, as the subscription checks would refuse them.
+NORTHWIND_SALES = uuid.UUID("3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a01")
+ADVENTURE_POWER_APPS = uuid.UUID("3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a05")
+WINGTIP_FIELD_SERVICE = uuid.UUID("3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a07")
 SUBSCRIPTIONS = [
     # subscription_id, tenant, product code, channel, status, seats, start date
     ("3f2a1b0c-4d5e-4f60-8a7b-9c0d1e2f3a01", NORTHWIND, "d365-sales", "direct", "active", 50, "2025-01-01"),
@@ -107,8 +115,15 @@ class Command(BaseCommand):
             for tenant_id, name, domain in TENANTS:
                 tenant, _ = Tenant.objects.update_or_create(tenant_id=tenant_id, defaults={"name": name})
                 TenantDomain.objects.update_or_create(domain=domain, defaults={"tenant": tenant})
+            now = timezone.now()
+            self._subscriptions(now)
             created = self._claims(people)
-            usage = self._feeds(timezone.now())
+            # Suspended after the claim naming it was associated (while active, it passed the checks).
+            feeds.import_subscriptions(
+                _csv(SUBSCRIPTION_HEADER, _subscription_rows(only=LAPSED)),
+                now=now - dt.timedelta(days=LAPSED_DAYS),
+            )
+            usage = self._usage(now)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready ({created} new claims, {usage.changed} usage rows changed).")
         )
@@ -162,7 +177,7 @@ class Command(BaseCommand):
                 alice,
                 contoso,
                 "Northwind — Dynamics 365 Sales rollout (ready to submit)",
-                _ba(NORTHWIND, "usage"),
+                _ba(NORTHWIND, "usage", subscription=NORTHWIND_SALES),
                 ["d365-sales"],
                 [],
             ),
@@ -178,7 +193,7 @@ class Command(BaseCommand):
                 alice,
                 contoso,
                 "Adventure Works — Power Apps field inspections",
-                _ba(ADVENTURE, "presales"),
+                _ba(ADVENTURE, "presales", subscription=ADVENTURE_POWER_APPS),
                 ["power-apps"],
                 [("submit", alice, {}), ("start_review", rita, {})],
             ),
@@ -263,6 +278,19 @@ class Command(BaseCommand):
                 ],
             ),
             (
+                alice,
+                contoso,
+                LAPSE_CLAIM,
+                _ba(WINGTIP, "revenue_association", subscription=LAPSED),
+                ["d365-customer-service"],
+                [
+                    ("submit", alice, {}),
+                    ("start_review", rita, {}),
+                    ("approve", rita, {}),
+                    ("close_consent_window", SYSTEM, {}),
+                ],
+            ),
+            (
                 carol,
                 fabrikam,
                 "Litware — Teams Phone",
@@ -274,7 +302,7 @@ class Command(BaseCommand):
                 carol,
                 fabrikam,
                 "Wingtip — Field Service",
-                _ba(WINGTIP, "usage", language="tr"),
+                _ba(WINGTIP, "usage", language="tr", subscription=WINGTIP_FIELD_SERVICE),
                 ["d365-field-service"],
                 [("submit", carol, {})],
             ),
@@ -308,18 +336,20 @@ class Command(BaseCommand):
             created += 1
         return created
 
-    def _feeds(self, now: dt.datetime) -> feeds.ImportResult:
-        """The subscriptions, then usage per claimed workload of each demo tenant, through the feeds."""
-        header = ",".join(feeds.SUBSCRIPTIONS.columns)
-        rows = [
-            f"{sub_id},{tenant},{code},{channel},{status},{seats},{start},"
-            for sub_id, tenant, code, channel, status, seats, start in SUBSCRIPTIONS
-        ]
-        lapsed = [row for row in rows if row.startswith(str(LAPSED))]
-        # The lapsed subscription as the feed reported it LAPSED_DAYS ago: its clock starts then.
-        feeds.import_subscriptions(_csv(header, lapsed), now=now - dt.timedelta(days=LAPSED_DAYS))
-        feeds.import_subscriptions(_csv(header, [row for row in rows if row not in lapsed]), now=now)
+    def _subscriptions(self, now: dt.datetime) -> None:
+        """The demo tenants' subscriptions through the feed. The one that lapses is reported active
+        first while no claim names it yet: the associated claim naming it was filed and checked
+        while it was (`handle` then imports it suspended, LAPSED_DAYS ago)."""
+        rows = _subscription_rows(excluding=LAPSED)
+        feeds.import_subscriptions(_csv(SUBSCRIPTION_HEADER, rows), now=now)
+        if not Claim.objects.filter(name=LAPSE_CLAIM).exists():
+            was_active = [row.replace(",suspended,", ",active,") for row in _subscription_rows(only=LAPSED)]
+            feeds.import_subscriptions(
+                _csv(SUBSCRIPTION_HEADER, was_active), now=now - dt.timedelta(days=LAPSED_DAYS + 30)
+            )
 
+    def _usage(self, now: dt.datetime) -> feeds.ImportResult:
+        """18 months of usage per claimed workload of each demo tenant, through the feed."""
         this_month = timezone.localdate(now).replace(day=1)
         months = [_month_before(this_month, back) for back in range(USAGE_MONTHS - 1, -1, -1)]
         claimed = (
@@ -337,6 +367,17 @@ class Command(BaseCommand):
         result = feeds.import_usage(_csv(",".join(feeds.USAGE.columns), usage), now=now)
         MonthlyUsage.objects.filter(tenant__tenant_id__in=CUSTOMERS, month__lt=months[0]).delete()
         return result
+
+
+SUBSCRIPTION_HEADER = ",".join(feeds.SUBSCRIPTIONS.columns)
+
+
+def _subscription_rows(*, only: uuid.UUID | None = None, excluding: uuid.UUID | None = None) -> list[str]:
+    return [
+        f"{sub_id},{tenant},{code},{channel},{status},{seats},{start},"
+        for sub_id, tenant, code, channel, status, seats, start in SUBSCRIPTIONS
+        if (only is None or sub_id == str(only)) and sub_id != str(excluding)
+    ]
 
 
 def _csv(header: str, rows: list[str]) -> io.BytesIO:
@@ -361,9 +402,12 @@ def _users(tenant: uuid.UUID, code: str) -> list[int]:
     return series
 
 
-def _ba(tenant: uuid.UUID, activity: str, language: str = "en") -> dict[str, Any]:
+def _ba(
+    tenant: uuid.UUID, activity: str, language: str = "en", subscription: uuid.UUID | None = None
+) -> dict[str, Any]:
     customer, domain = CUSTOMERS[tenant]
     return {
+        "subscription_id": subscription,
         "solution_area": "business_applications",
         "activity": activity,
         "customer_name": customer,
