@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.core.validators import MaxLengthValidator
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -291,6 +291,7 @@ class RejectionReason(models.TextChoices):
     NO_PARTNER_RESPONSE = "no_partner_response", _("No partner response")
     SUPERSEDED = "superseded", _("Superseded by another partner's association")
     CUSTOMER_REQUEST = "customer_request", _("Ended at the customer's request")
+    SUBSCRIPTION_INACTIVE = "subscription_inactive", _("The claimed subscription is no longer active")
 
 
 class InsufficientPoeSubReason(models.TextChoices):
@@ -427,6 +428,26 @@ def review_lead(claim: Claim, user: Any) -> bool:
 @refusal(_("The customer has not asked to end this association."))
 def end_requested(claim: Claim) -> bool:
     return claim.end_requests.filter(outcome=AssociationEndRequest.Outcome.PENDING).exists()
+
+
+def lapse_cutoff(now: dt.datetime) -> dt.datetime:
+    """Subscriptions out of active/grace since before this moment have lapsed (`CPOR_LAPSE_DAYS`)."""
+    return now - dt.timedelta(days=settings.CPOR_LAPSE_DAYS)
+
+
+def _not_lapsed_yet(claim: Claim) -> str:
+    return str(
+        _(
+            "The lapse period of %(days)s days has not passed since the claim's subscription left "
+            "active or grace."
+        )
+    ) % {"days": settings.CPOR_LAPSE_DAYS}
+
+
+@refusal(_not_lapsed_yet)
+def subscription_lapsed(claim: Claim) -> bool:
+    since = claim.subscription_inactive_since
+    return since is not None and since < lapse_cutoff(timezone.now())
 
 
 def customer(claim: Claim, user: Any) -> bool:
@@ -628,6 +649,13 @@ class Claim(FSMModelMixin, models.Model):
             models.Index(fields=["partner", "-created_at", "-id"], name="claim_partner_newest_idx"),
             # The Partner API's list order (last change, then id, ascending, after a cursor).
             models.Index(fields=["partner", "updated_at", "id"], name="claim_partner_updated_idx"),
+            # The lapse job: the associations naming a subscription, found from the subscriptions
+            # that lapsed (`lapse_due_q`); only associations, so the index stays small.
+            models.Index(
+                fields=["subscription_id"],
+                condition=models.Q(status="associated", subscription_id__isnull=False),
+                name="claim_lapse_scan",
+            ),
         ]
         constraints = [
             # A partner's reference names one claim; the guard under concurrent creates and edits.
@@ -1011,6 +1039,48 @@ class Claim(FSMModelMixin, models.Model):
     def takes_subscription_id(self) -> bool:
         return self.area_takes_subscription_id(self.solution_area)
 
+    # The name under which a list or a sweep loads `subscription_inactive_since` with the claims.
+    INACTIVE_SINCE_ANNOTATION = "named_subscription_inactive_since"
+
+    @staticmethod
+    def _named_subscription() -> models.QuerySet[Subscription]:
+        """The subscription a claim (the outer query's row) names, on the claim's own tenant: a
+        subscription ID of another tenant is never this claim's to lapse."""
+        return Subscription.objects.filter(
+            subscription_id=OuterRef("subscription_id"), tenant__tenant_id=OuterRef("customer_tenant_id")
+        )
+
+    @classmethod
+    def subscription_inactive_since_expression(cls) -> Subquery:
+        """`subscription_inactive_since` as one subquery per row, to annotate a list or a sweep with
+        (under `INACTIVE_SINCE_ANNOTATION`)."""
+        return Subquery(cls._named_subscription().values("inactive_since")[:1])
+
+    @classmethod
+    def lapse_due_q(cls, now: dt.datetime) -> models.Q:
+        """Associations whose named subscription has been out of active/grace longer than
+        `CPOR_LAPSE_DAYS` at `now` (`subscription_lapsed` as a filter). The registry's partial index
+        on `inactive_since` finds the subscriptions, `claim_lapse_scan` their claims."""
+        return models.Q(status=cls.S.ASSOCIATED, subscription_id__isnull=False) & models.Q(
+            Exists(cls._named_subscription().filter(inactive_since__lt=lapse_cutoff(now)))
+        )
+
+    @property
+    def subscription_inactive_since(self) -> dt.datetime | None:
+        """Since when the subscription this claim names has been out of active/grace, as the
+        commerce feed last said; None when it is live, unknown to the registry, or none is named."""
+        if self.INACTIVE_SINCE_ANNOTATION in self.__dict__:
+            return self.__dict__[self.INACTIVE_SINCE_ANNOTATION]
+        if not self.subscription_id:
+            return None
+        return (
+            Subscription.objects.filter(
+                subscription_id=self.subscription_id, tenant__tenant_id=self.customer_tenant_id
+            )
+            .values_list("inactive_since", flat=True)
+            .first()
+        )
+
     @property
     def not_disputable_because(self) -> NotDisputable | None:
         """Why the partner may not dispute this claim now (its label is the refusal), or None when
@@ -1268,6 +1338,18 @@ class Claim(FSMModelMixin, models.Model):
         self._rejected(RejectionReason.CUSTOMER_REQUEST, [], disputable_from=now)
         self.rejected_by = by
 
+    @transition(
+        status,
+        source=S.ASSOCIATED,
+        target=S.REJECTED,
+        conditions=[subscription_lapsed],
+        permission=system,
+    )
+    def lapse(self, *, by: Any, now: dt.datetime) -> None:
+        """Ends an association whose subscription has been inactive too long (the lapse beat job);
+        the partner may dispute it, as any rejection it did not ask for."""
+        self._rejected(RejectionReason.SUBSCRIPTION_INACTIVE, [], disputable_from=now)
+
     def _rejected(self, reason: str, sub_reasons: list[str], *, disputable_from: dt.datetime | None) -> None:
         self.rejected_by = None
         self.rejection_reason = reason
@@ -1386,6 +1468,7 @@ class ClaimEvent(models.Model):
         WORKLOADS_DECLINED = "workloads_declined", _("Customer declined some workloads")
         END_REQUESTED = "end_requested", _("Customer asked to end the association")
         END_REQUEST_DECLINED = "end_request_declined", _("Request to end the association declined")
+        LAPSE = "lapse", _("Ended: the subscription is no longer active")
 
     # Every index here is written for each of the many events a beat sweep appends, so there are
     # only the ones reads need: a claim's history (claim, time), the event list newest first (id),

@@ -196,13 +196,18 @@ def plan(
         return [
             Planned(claim, "claim_approved", people(), context={"window_ends": claim.consent_window_ends_at})
         ]
-    if action in ("reject", "expire", "supersede", "uphold_rejection", "end_association"):
+    if action in ("reject", "expire", "supersede", "uphold_rejection", "end_association", "lapse"):
         return [
             Planned(
                 claim,
                 "claim_rejected",
                 people(),
-                context={"comment": note, "action": action, **_rejection(claim)},
+                context={
+                    "comment": note,
+                    "action": action,
+                    **_rejection(claim),
+                    **({"lapse_days": settings.CPOR_LAPSE_DAYS} if action == "lapse" else {}),
+                },
             )
         ]
     if action == "deny_consent":

@@ -24,6 +24,7 @@ class ConsentConfig(AppConfig):
         register_step("withdraw", services.cancel_handoff)
         register_step("supersede", services.cancel_handoff)
         register_step("end_association", services.cancel_handoff)
+        register_step("lapse", services.cancel_handoff, for_many=services.cancel_handoffs_many)
 
         # The notices and the resend form on the reviewer's claim page (reviews renders them).
         register_claim_page_panel(claim_page.PANEL)

@@ -123,6 +123,7 @@ ENDED_BECAUSE = {
     RejectionReason.CUSTOMER_REQUEST: _("The review team ended it at your organization's request."),
     RejectionReason.PARTNER_REQUEST: _("The partner withdrew its claim."),
     RejectionReason.SUPERSEDED: _("Another partner's association for the same workloads replaced it."),
+    RejectionReason.SUBSCRIPTION_INACTIVE: _("It ended because the subscription is no longer active."),
 }
 
 
@@ -258,6 +259,7 @@ def decided_by(claim: Claim, event: ClaimEvent) -> Any:
         return _("The partner, %(partner)s") % {"partner": claim.partner.name}
     if event.action == A.SUPERSEDE:
         return _("Automatically, when another partner's association for the same workloads was approved")
+    # The last way a standing association ends (DECISION_ACTIONS): lapse.
     return _("Automatically, when the subscription had been inactive too long")
 
 

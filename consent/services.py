@@ -11,7 +11,7 @@ mailed, so no row, admin page, log line or history entry holds a usable link.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -114,7 +114,7 @@ def hand_off_for_assessment(context: StepContext) -> None:
     hand_off_many([context])
 
 
-def hand_off_many(contexts: list[StepContext]) -> None:
+def hand_off_many(contexts: Sequence[StepContext]) -> None:
     """Queue a batch of claims with the workloads each holds now, in a fixed number of queries.
 
     The claim's products at hand-off are what remains after any the customer declined, so the
@@ -139,9 +139,14 @@ def hand_off_many(contexts: list[StepContext]) -> None:
 
 
 def cancel_handoff(context: StepContext) -> None:
-    """An association that ends (withdrawn, superseded, ended at the customer's request) is no longer
-    queued for assessment; its queued products go with the row."""
-    AssessmentHandoff.objects.filter(claim=context.claim).delete()
+    """An association that ends (withdrawn, superseded, ended at the customer's request, lapsed) is
+    no longer queued for assessment; its queued products go with the row."""
+    cancel_handoffs_many([context])
+
+
+def cancel_handoffs_many(contexts: Sequence[StepContext]) -> None:
+    """`cancel_handoff` for a sweep's batch, with a fixed number of statements for any batch."""
+    AssessmentHandoff.objects.filter(claim_id__in=[c.claim.pk for c in contexts]).delete()
 
 
 def resend_notice(

@@ -59,6 +59,12 @@ app.conf.beat_schedule = {
         "task": "reviews.tasks.flag_sla_breaches",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Daily at 05:00 UTC: end associations whose subscription has been inactive longer than
+    # CPOR_LAPSE_DAYS (after the night's commerce feed import has set `inactive_since`).
+    "lapse-inactive-subscriptions": {
+        "task": "claims.tasks.lapse_inactive_subscriptions",
+        "schedule": crontab(hour=5, minute=0),
+    },
     # Daily at 03:30 UTC: forget Partner API idempotency keys older than 24 hours.
     "purge-idempotency-keys": {
         "task": "api.tasks.purge_idempotency_keys",

@@ -339,6 +339,11 @@ AXES_DISABLE_ACCESS_LOG = True
 CPOR_HOLIDAY_COUNTRY = env_str("CPOR_HOLIDAY_COUNTRY", "US")
 CPOR_POE_MAX_BYTES = env_int("CPOR_POE_MAX_BYTES", 20 * 1024 * 1024)
 CPOR_POE_MAX_FILES = env_int("CPOR_POE_MAX_FILES", 20)
+# An association ends (`lapse`, the daily beat job) once the subscription it names has been out of
+# active/grace for longer than this many days.
+CPOR_LAPSE_DAYS = env_int("CPOR_LAPSE_DAYS", 30)
+if CPOR_LAPSE_DAYS < 1:
+    raise ImproperlyConfigured(f"CPOR_LAPSE_DAYS must be at least 1, got {CPOR_LAPSE_DAYS}")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -11,7 +11,7 @@ from django.core import mail
 
 from claims import workflow
 from claims.models import Claim, ClaimEvent, RejectionReason
-from claims.tasks import expire_partner_action_claims
+from claims.tasks import expire_partner_action_claims, lapse_inactive_subscriptions
 from consent.tasks import close_consent_windows
 from cpor import outbox
 from cpor.celery import app
@@ -31,6 +31,7 @@ def test_every_scheduled_task_is_registered() -> None:
         "cpor.tasks.redeliver_pending_email",
         "claims.tasks.expire_partner_action_claims",
         "consent.tasks.close_consent_windows",
+        "claims.tasks.lapse_inactive_subscriptions",
         "consent.tasks.send_requested_sign_in_links",
         "consent.tasks.purge_sign_in_links",
     } <= set(scheduled.values())
@@ -39,6 +40,7 @@ def test_every_scheduled_task_is_registered() -> None:
 def test_the_fixed_job_names_are_the_task_names() -> None:
     assert expire_partner_action_claims.name == "claims.tasks.expire_partner_action_claims"
     assert close_consent_windows.name == "consent.tasks.close_consent_windows"
+    assert lapse_inactive_subscriptions.name == "claims.tasks.lapse_inactive_subscriptions"
 
 
 def history(claim: Claim) -> list[tuple[str, str, str, str]]:

@@ -104,6 +104,19 @@ def test_a_malformed_boolean_is_refused(tmp_path: Path) -> None:
     assert "DEBUG must be a boolean" in result.stderr
 
 
+@pytest.mark.parametrize(("raw", "message"), [("thirty", "must be an integer"), ("0", "must be at least 1")])
+def test_a_lapse_period_that_is_no_number_of_days_is_refused(tmp_path: Path, raw: str, message: str) -> None:
+    result = import_settings(tmp_path, CPOR_LAPSE_DAYS=raw)
+    assert result.returncode != 0
+    assert f"CPOR_LAPSE_DAYS {message}" in result.stderr
+
+
+def test_the_lapse_period_is_thirty_days_unless_set(tmp_path: Path) -> None:
+    code = "import cpor.settings as s; print(s.CPOR_LAPSE_DAYS)"
+    assert import_settings(tmp_path, code).stdout.strip() == "30"
+    assert import_settings(tmp_path, code, CPOR_LAPSE_DAYS="45").stdout.strip() == "45"
+
+
 def test_s3_storage_without_a_bucket_refuses_to_start(tmp_path: Path) -> None:
     result = import_settings(tmp_path, STORAGE_BACKEND="s3")
     assert result.returncode != 0

@@ -52,6 +52,7 @@ EVENT_TYPES: list[tuple[str, Any]] = [
     ("claim.end_requested", _("Customer asked to end the association")),
     ("claim.end_request_declined", _("Request to end the association declined")),
     ("claim.association_ended", _("Association ended at the customer's request")),
+    ("claim.lapsed", _("Association ended: the subscription is no longer active")),
     ("claim.comment_added", _("Reviewer comment added")),
     ("claim.reminder", _("Response reminder")),
 ]
@@ -83,6 +84,7 @@ ACTION_EVENT: dict[str, str] = {
     "withdraw": "claim.withdrawn",
     "supersede": "claim.superseded",
     "end_association": "claim.association_ended",
+    "lapse": "claim.lapsed",
 }
 DISPUTE_DECISIONS = {"reopen": "reopened", "uphold_rejection": "rejection_upheld"}
 # More deliveries than this in one transaction go to one re-drive run instead of a task each.

@@ -47,7 +47,7 @@ from claims.workflow.registry import (
 
 # A test takes its own step back out of the registry through this name.
 from claims.workflow.registry import _steps as _steps
-from claims.workflow.sweeps import send_due_reminders, sweep_due
+from claims.workflow.sweeps import send_due_reminders, sweep_due, sweep_lapsed_subscriptions
 from claims.workflow.transitions import MAX_TEXT, allowed_actions, transition
 
 __all__ = [
@@ -75,5 +75,6 @@ __all__ = [
     "request_end_association",
     "send_due_reminders",
     "sweep_due",
+    "sweep_lapsed_subscriptions",
     "transition",
 ]

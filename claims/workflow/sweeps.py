@@ -15,10 +15,11 @@ instances without `Model.__init__` and writes in bulk; what it must keep true is
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
@@ -46,7 +47,37 @@ SWEEP_TRACKED = frozenset(
 
 
 def sweep_due(*, action: str, status: str, deadline_field: str) -> int:
-    """Move every claim in `status` whose `deadline_field` has passed through `action` as the system.
+    """Move every claim in `status` whose `deadline_field` has passed through `action` as the system
+    (`sweep`, with the deadline as what makes a claim due)."""
+    return sweep(
+        action=action,
+        status=status,
+        due=lambda now: Q(**{f"{deadline_field}__lte": now}),
+        fields=(deadline_field,),
+    )
+
+
+def sweep_lapsed_subscriptions() -> int:
+    """End every association whose named subscription has been out of active/grace longer than
+    `CPOR_LAPSE_DAYS` (`lapse`, as the system). The condition reads the subscription's
+    `inactive_since`, loaded with the batch as one subquery, not asked per claim."""
+    return sweep(
+        action="lapse",
+        status=Claim.Status.ASSOCIATED,
+        due=Claim.lapse_due_q,
+        annotations={Claim.INACTIVE_SINCE_ANNOTATION: Claim.subscription_inactive_since_expression()},
+    )
+
+
+def sweep(
+    *,
+    action: str,
+    status: str,
+    due: Callable[[dt.datetime], Q],
+    fields: tuple[str, ...] = (),
+    annotations: Mapping[str, Any] | None = None,
+) -> int:
+    """Move every claim in `status` that `due(now)` selects through `action` as the system.
 
     Set-based, one transaction per batch: lock a batch of due claims (`skip_locked`, so a claim a
     partner or another job is changing right now is left for the next run), run the FSM transition
@@ -54,6 +85,9 @@ def sweep_due(*, action: str, status: str, deadline_field: str) -> int:
     write the batch's changes, one `ClaimEvent` per claim, the registered steps and the outbox rows
     with a constant number of statements. A crash rolls the whole batch back: each claim is fully
     moved or untouched. Running twice, or in two processes at once, moves nothing twice.
+
+    `fields` and `annotations` are what the transition's conditions read beyond `SWEEP_FIELDS`,
+    loaded with the batch so no condition asks the database once per claim.
     """
     moved = 0
     last_pk = 0
@@ -63,10 +97,11 @@ def sweep_due(*, action: str, status: str, deadline_field: str) -> int:
             # Walk on by id from the last batch (keyset): no batch sorts or rescans what the earlier
             # ones took, and a claim skipped for a lock waits for the next run.
             batch = _partial_claims(
-                Claim.objects.filter(status=status, **{f"{deadline_field}__lte": now}, pk__gt=last_pk)
-                .select_for_update(skip_locked=True)
+                Claim.objects.filter(due(now), status=status, pk__gt=last_pk)
+                .select_for_update(skip_locked=True, of=("self",))
                 .order_by("pk")[:SWEEP_BATCH],
-                (*SWEEP_FIELDS, deadline_field),
+                (*SWEEP_FIELDS, *fields),
+                annotations or {},
             )
             if batch:
                 last_pk = batch[-1].pk
@@ -79,8 +114,11 @@ def sweep_due(*, action: str, status: str, deadline_field: str) -> int:
             return moved
 
 
-def _partial_claims(queryset: QuerySet[Claim], names: tuple[str, ...]) -> list[Claim]:
-    """The claims of `queryset` holding only the columns `names` (attnames), as `.only()` gives.
+def _partial_claims(
+    queryset: QuerySet[Claim], names: tuple[str, ...], annotations: Mapping[str, Any]
+) -> list[Claim]:
+    """The claims of `queryset` holding only the columns `names` (attnames) and the `annotations`,
+    as `.only()` with `.annotate()` gives.
 
     `.only()` builds each instance through `Model.__init__`, which walks every concrete field of
     the claim (about 12 µs a claim: over a second of a 100,000-claim sweep). An instance loaded from
@@ -88,8 +126,10 @@ def _partial_claims(queryset: QuerySet[Claim], names: tuple[str, ...]) -> list[C
     access, as deferred ones do. That is built here directly from the rows. While anything listens
     to the init signals of Claim, the ordinary path runs, so no receiver is skipped.
     """
+    queryset = queryset.annotate(**annotations)
     if pre_init.has_listeners(Claim) or post_init.has_listeners(Claim):
         return list(queryset.only(*names))
+    names = (*names, *annotations)
     claims = []
     for row in queryset.values_list(*names):
         claim = Claim.__new__(Claim)

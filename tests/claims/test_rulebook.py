@@ -25,13 +25,17 @@ from claims.models import (
     Fact,
     InsufficientPoeSubReason,
     NotDisputable,
+    Product,
     Programme,
     RejectionReason,
     SolutionArea,
+    Subscription,
+    Tenant,
     WithdrawReason,
     group_names,
     is_lead,
     is_reviewer,
+    subscription_lapsed,
 )
 from claims.workflow import TRANSITIONS, transition
 from tests.factories import PartnerFactory, claim_fields, claim_in, draft, partner_user, reviewer
@@ -83,6 +87,69 @@ def test_a_claim_can_be_superseded_while_a_partner_holds_it_and_not_once_dispute
         S.APPROVED,
         S.ASSOCIATED,
     )
+
+
+def test_only_an_association_lapses_and_no_button_offers_it() -> None:
+    assert Claim.sources_of("lapse") == (S.ASSOCIATED,)
+    assert Claim.transition_facts()["lapse"] == {}
+
+
+@pytest.mark.django_db
+def test_the_lapse_condition_and_the_lapse_filter_agree_claim_by_claim() -> None:
+    """`subscription_lapsed` on one claim (asked of the database or read from the annotation a
+    sweep loads) and `Claim.lapse_due_q` on a list give the same answer."""
+    long_ago = NOW - dt.timedelta(days=30, seconds=1)
+    just_now = NOW - dt.timedelta(days=30)
+    # name: (the claim names a subscription, the feed has it on the claim's own tenant (True),
+    # another's (False) or not at all (None), inactive since)
+    named: dict[str, tuple[bool, bool | None, dt.datetime | None]] = {
+        "lapsed": (True, True, long_ago),
+        "not yet": (True, True, just_now),
+        "live": (True, True, None),
+        "another tenant's": (True, False, long_ago),
+        "unknown": (True, None, None),
+        "none": (False, None, None),
+    }
+    manager = partner_user(PartnerFactory())
+    rita = reviewer()
+    claims = {}
+    for name, (names_one, _on, _since) in named.items():
+        # Each on a tenant of its own: claims on one tenant and product compete, and one wins.
+        claim = claim_in(
+            S.APPROVED, by=manager, review_by=rita, subscription_id=uuid.uuid4() if names_one else None
+        )
+        with time_machine.travel(claim.consent_window_ends_at, tick=False):
+            claims[name] = transition(claim, "close_consent_window", by=SYSTEM)
+    # The commerce feed, once the associations stand.
+    for name, (_names_one, own, since) in named.items():
+        if own is None:
+            continue
+        claim = claims[name]
+        Subscription.objects.create(
+            subscription_id=claim.subscription_id,
+            tenant=Tenant.objects.create(
+                tenant_id=claim.customer_tenant_id if own else uuid.uuid4(), name=claim.customer_name
+            ),
+            product=Product.objects.get(code="d365-sales"),
+            channel=Subscription.Channel.DIRECT,
+            status=Subscription.Status.DELETED if since else Subscription.Status.ACTIVE,
+            seats=5,
+            start_date=dt.date(2024, 1, 1),
+            inactive_since=since,
+        )
+
+    found = set(Claim.objects.filter(Claim.lapse_due_q(NOW)).values_list("pk", flat=True))
+    assert found == {claims["lapsed"].pk}
+    annotated = Claim.objects.annotate(
+        **{Claim.INACTIVE_SINCE_ANNOTATION: Claim.subscription_inactive_since_expression()}
+    )
+    for name, claim in claims.items():
+        fresh = Claim.objects.get(pk=claim.pk)
+        loaded = annotated.get(pk=claim.pk)
+        assert subscription_lapsed(fresh) is subscription_lapsed(loaded) is (name == "lapsed"), name
+        with CaptureQueriesContext(connection) as queries:
+            subscription_lapsed(loaded)
+        assert len(queries) == 0, "the annotation a sweep loads is read, not asked again"
 
 
 def test_every_transition_has_its_facts_listed_and_the_sources_of_one_read_back() -> None:
@@ -213,6 +280,8 @@ def test_an_unassignable_claim_says_its_state() -> None:
         (S.REJECTED, RejectionReason.INSUFFICIENT_POE, OPEN, None),
         (S.REJECTED, RejectionReason.NO_PARTNER_RESPONSE, OPEN, None),
         (S.REJECTED, RejectionReason.SUPERSEDED, OPEN, None),
+        (S.REJECTED, RejectionReason.SUBSCRIPTION_INACTIVE, OPEN, None),
+        (S.REJECTED, RejectionReason.SUBSCRIPTION_INACTIVE, SHUT, NotDisputable.WINDOW_CLOSED),
         (S.REJECTED, RejectionReason.INSUFFICIENT_POE, SHUT, NotDisputable.WINDOW_CLOSED),
         (S.REJECTED, RejectionReason.INSUFFICIENT_POE, None, NotDisputable.WINDOW_CLOSED),
         (S.REJECTED, RejectionReason.PARTNER_REQUEST, OPEN, NotDisputable.REJECTED_ON_REQUEST),

@@ -15,6 +15,7 @@ own partners, people and claim, so examples never see each other's rows on SQLit
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -27,7 +28,16 @@ from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from claims.models import Claim, ClaimEvent, Comment, Membership, PoeDocument
+from claims.models import (
+    Claim,
+    ClaimEvent,
+    Comment,
+    Membership,
+    PoeDocument,
+    Product,
+    Subscription,
+    Tenant,
+)
 from claims.workflow import (
     CUSTOMER,
     SYSTEM,
@@ -76,6 +86,7 @@ EDGES: dict[str, tuple[frozenset[str], str]] = {
     "reopen": (frozenset({S.DISPUTED}), S.UNDER_REVIEW),
     "uphold_rejection": (frozenset({S.DISPUTED}), S.REJECTED),
     "end_association": (frozenset({S.ASSOCIATED}), S.REJECTED),
+    "lapse": (frozenset({S.ASSOCIATED}), S.REJECTED),
 }
 PARTNER, REVIEWER = "partner", "reviewer"
 # Who may act, by kind; the named people of each kind below.
@@ -95,6 +106,7 @@ WHO_MAY: dict[str, str] = {
     "reopen": REVIEWER,
     "uphold_rejection": REVIEWER,
     "end_association": REVIEWER,
+    "lapse": "system",
 }
 ACTORS = (
     "manager",
@@ -132,7 +144,10 @@ REJECTION_BY = {
     "deny_consent": "customer_decline",
     "supersede": "superseded",
     "end_association": "customer_request",
+    "lapse": "subscription_inactive",
 }
+# An association lapses once its subscription has been out of active/grace longer than this.
+LAPSE_AFTER = dt.timedelta(days=30)
 NOT_DISPUTABLE = {"partner_request", "customer_decline"}
 INFO_CODES = [
     "missing_all_poe",
@@ -181,6 +196,7 @@ def _deadline_after(action: str, now: dt.datetime) -> tuple[str, dt.datetime] | 
         "expire": ("dispute_window_ends_at", now + dt.timedelta(days=30)),
         "supersede": ("dispute_window_ends_at", now + dt.timedelta(days=30)),
         "end_association": ("dispute_window_ends_at", now + dt.timedelta(days=30)),
+        "lapse": ("dispute_window_ends_at", now + dt.timedelta(days=30)),
         "dispute": ("dispute_response_due_at", add_business_days(now, 5)),
         "reopen": ("review_due_at", add_business_days(now, 5)),
     }.get(action)
@@ -244,7 +260,7 @@ class ClaimLifecycle(RuleBasedStateMachine):
             "system": SYSTEM,
             "anonymous": AnonymousUser(),
         }
-        self.claim = draft(partner, by=manager)
+        self.claim = draft(partner, by=manager, subscription_id=uuid.uuid4())
         # The model of the claim.
         self.status: str = S.EDITING
         self.deadlines: dict[str, dt.datetime | None] = dict.fromkeys(DEADLINE_FIELDS)
@@ -256,6 +272,9 @@ class ClaimLifecycle(RuleBasedStateMachine):
         self.assigned_reviewer: Any = None
         self.rejected_by: Any = None
         self.end_requested = False  # the customer's request to end the association is pending
+        # Since when the commerce feed reports the claim's subscription out of active/grace (None:
+        # live, or not reported at all).
+        self.subscription_inactive_since: dt.datetime | None = None
 
     def teardown(self) -> None:
         self.traveller.stop()
@@ -293,6 +312,9 @@ class ClaimLifecycle(RuleBasedStateMachine):
             return now < self.deadlines["consent_window_ends_at"]
         if action == "close_consent_window":
             return now >= self.deadlines["consent_window_ends_at"]
+        if action == "lapse":
+            since = self.subscription_inactive_since
+            return since is not None and since < now - LAPSE_AFTER
         if action == "dispute":
             window = self.deadlines["dispute_window_ends_at"]
             return (
@@ -418,6 +440,15 @@ class ClaimLifecycle(RuleBasedStateMachine):
         self.now = deadline + dt.timedelta(seconds=offset)
         self.clock.move_to(self.now, tick=False)
 
+    @rule(offset=st.sampled_from([-1, 0, 1]))
+    def the_clock_reaches_the_lapse_threshold(self, offset: int) -> None:
+        since = self.subscription_inactive_since
+        threshold = since + LAPSE_AFTER + dt.timedelta(seconds=offset) if since else None
+        if threshold is None or threshold <= self.now:
+            return
+        self.now = threshold
+        self.clock.move_to(self.now, tick=False)
+
     @rule(who=st.sampled_from(["manager", "member", "other_partner"]))
     def a_partner_user_uploads_poe(self, who: str) -> None:
         self.tick()
@@ -456,6 +487,34 @@ class ClaimLifecycle(RuleBasedStateMachine):
             return
         assert expected
         self.end_requested = True
+
+    @rule(live=st.booleans())
+    def the_commerce_feed_reports_the_subscription(self, live: bool) -> None:
+        """The feed says the claim's subscription is active or suspended, as an import records it:
+        `inactive_since` set when it goes out, kept while it stays out, cleared when it returns.
+        (Only once the claim is submitted: what a submission checks of it is not this model's.)"""
+        if self.status == S.EDITING:
+            return
+        self.tick()
+        tenant, _created = Tenant.objects.get_or_create(
+            tenant_id=self.claim.customer_tenant_id, defaults={"name": self.claim.customer_name}
+        )
+        if not live and self.subscription_inactive_since is None:
+            self.subscription_inactive_since = self.now
+        elif live:
+            self.subscription_inactive_since = None
+        Subscription.objects.update_or_create(
+            subscription_id=self.claim.subscription_id,
+            defaults={
+                "tenant": tenant,
+                "product": Product.objects.get(code="d365-sales"),
+                "channel": Subscription.Channel.DIRECT,
+                "status": Subscription.Status.ACTIVE if live else Subscription.Status.SUSPENDED,
+                "seats": 10,
+                "start_date": dt.date(2024, 1, 1),
+                "inactive_since": self.subscription_inactive_since,
+            },
+        )
 
     @rule(who=st.sampled_from(["reviewer", "second_reviewer"]))
     def a_reviewer_declines_the_request_to_end(self, who: str) -> None:

@@ -9,6 +9,7 @@ to schedule nothing after commit.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,17 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import dateformat, timezone, translation
 
-from claims.models import Claim, ClaimEvent, Comment, Membership, Partner, PoeDocument
+from claims.models import (
+    Claim,
+    ClaimEvent,
+    Comment,
+    Membership,
+    Partner,
+    PoeDocument,
+    Product,
+    Subscription,
+    Tenant,
+)
 from claims.workflow import (
     CUSTOMER,
     SYSTEM,
@@ -40,6 +51,8 @@ from tests.factories import DETAILS, PartnerFactory, claim_in, draft, partner_us
 S = Claim.Status
 BASE = dt.datetime(2025, 3, 5, 10, 0, tzinfo=dt.UTC)  # a Wednesday, no US holiday within two weeks
 SECOND = dt.timedelta(seconds=1)
+# When the subscription an association of `claim_at` names left active/grace (after it formed).
+SUBSCRIPTION_INACTIVE_SINCE = BASE + dt.timedelta(days=8)
 DEADLINE_FIELDS = (
     "review_start_due_at",
     "review_due_at",
@@ -94,6 +107,8 @@ ALLOWED: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
     "reopen": (frozenset({S.DISPUTED}), DISPUTE_DECIDERS, S.UNDER_REVIEW),
     "uphold_rejection": (frozenset({S.DISPUTED}), DISPUTE_DECIDERS, S.REJECTED),
     "end_association": (frozenset({S.ASSOCIATED}), REVIEW_LEADS, S.REJECTED),
+    # The beat job ends an association whose subscription has been inactive too long.
+    "lapse": (frozenset({S.ASSOCIATED}), frozenset({"system"}), S.REJECTED),
 }
 
 
@@ -118,6 +133,7 @@ DEADLINE_SET_BY: dict[str, tuple[str, Callable[[dt.datetime], dt.datetime]] | No
     "reopen": ("review_due_at", _business_days),
     "uphold_rejection": None,
     "end_association": ("dispute_window_ends_at", lambda now: now + dt.timedelta(days=30)),
+    "lapse": ("dispute_window_ends_at", lambda now: now + dt.timedelta(days=30)),
 }
 
 # Who is told what. "partner" is the partner contact and every managing user (never a read-only
@@ -141,6 +157,8 @@ TOLD: dict[str, set[tuple[str, str]]] = {
     "uphold_rejection": {("claim_rejected", "partner")},
     # The partner: why and how to dispute; the customer who asked: the association has ended.
     "end_association": {("claim_rejected", "partner"), ("end_request_granted_customer", "customer")},
+    # The partner: the subscription is no longer active, until when and how to dispute.
+    "lapse": {("claim_rejected", "partner")},
 }
 
 EXPECTED_ACTOR_KIND = {
@@ -225,16 +243,29 @@ def cast(db: None, clock: time_machine.TimeMachineFixture) -> Cast:
 def claim_at(status: str, cast: Cast, **overrides: Any) -> Claim:
     """A claim of the cast's partner in `status`, moved there through the workflow at the current time.
 
-    An association here has a pending request of its customer contact to end it, so that
-    `end_association` is refused only for the state or the actor.
+    An association here has a pending request of its customer contact to end it, and names a
+    subscription the commerce feed reports suspended since SUBSCRIPTION_INACTIVE_SINCE, so that
+    `end_association` and `lapse` are refused only for the state or the actor.
     """
     if status == S.ASSOCIATED:
+        overrides.setdefault("subscription_id", uuid.uuid4())
         claim = claim_in(
             S.APPROVED, partner=cast.partner, by=cast.manager, review_by=cast.reviewer, **overrides
         )
         with time_machine.travel(claim.consent_window_ends_at, tick=False):
             claim = transition(claim, "close_consent_window", by=SYSTEM)
         assert claim.status == S.ASSOCIATED
+        tenant = Tenant.objects.create(tenant_id=claim.customer_tenant_id, name=claim.customer_name)
+        Subscription.objects.create(
+            subscription_id=claim.subscription_id,
+            tenant=tenant,
+            product=Product.objects.get(code="d365-sales"),
+            channel=Subscription.Channel.DIRECT,
+            status=Subscription.Status.SUSPENDED,
+            seats=50,
+            start_date=dt.date(2024, 7, 1),
+            inactive_since=SUBSCRIPTION_INACTIVE_SINCE,
+        )
         request_end_association(
             claim, by=CUSTOMER, customer_email=CUSTOMER_CONTACT, language="en", reason="We work alone now."
         )
@@ -255,6 +286,8 @@ def moment_for(action: str, claim: Claim) -> dt.datetime:
         return claim.partner_response_due_at
     if action == "close_consent_window" and claim.consent_window_ends_at:
         return claim.consent_window_ends_at
+    if action == "lapse":  # longer than CPOR_LAPSE_DAYS (30) after the subscription went out
+        return SUBSCRIPTION_INACTIVE_SINCE + dt.timedelta(days=30, seconds=1)
     return BASE + dt.timedelta(hours=1)
 
 
@@ -838,7 +871,7 @@ def test_an_action_in_the_wrong_state_is_refused_and_changes_nothing(
 PARTNER_ACTIONS = ["submit", "resubmit", "withdraw", "dispute"]
 REVIEWER_ACTIONS = ["start_review", "approve", "reject", "request_information", "reopen", "uphold_rejection"]
 CUSTOMER_ACTIONS = ["deny_consent"]
-SYSTEM_ACTIONS = ["expire", "close_consent_window", "supersede"]
+SYSTEM_ACTIONS = ["expire", "close_consent_window", "supersede", "lapse"]
 
 
 def a_source(action: str) -> str:
