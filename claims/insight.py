@@ -98,8 +98,8 @@ def _summed(usage: QuerySet[MonthlyUsage]) -> Subquery:
 
 
 def associations(partner_id: int) -> QuerySet[Claim]:
-    """The partner's associated claims with associated_at, association_month, baseline,
-    latest_month, latest_users, growth and growth_pct annotated (all in SQL)."""
+    """The partner's associated claims with associated_at, first_workload, association_month,
+    baseline, latest_month and latest_users annotated (all in SQL)."""
     associated_at = (
         ClaimEvent.objects.filter(claim=OuterRef("pk"), to_status=S.ASSOCIATED)
         .order_by("-created_at", "-id")
@@ -110,36 +110,47 @@ def associations(partner_id: int) -> QuerySet[Claim]:
         Claim.objects.filter(partner_id=partner_id, status=S.ASSOCIATED)
         .annotate(associated_at=Subquery(associated_at), first_workload=Subquery(first_workload))
         .annotate(association_month=TruncMonth("associated_at", output_field=DateField()))
-        # The month before a month's first day lies 28 to 31 days earlier; the one before that at
-        # least 59: "on or after first-day − 31 days, before first-day" is exactly that month.
-        .annotate(
-            baseline_from=ExpressionWrapper(
-                F("association_month") - dt.timedelta(days=31), output_field=DateField()
-            )
-        )
     )
     usage = _usage_of_claim()
+    # The baseline month: the first day of the month of (the association month's first day − 1 day).
+    baseline_month = TruncMonth(
+        ExpressionWrapper(OuterRef("association_month") - dt.timedelta(days=1), output_field=DateField()),
+        output_field=DateField(),
+    )
+    since = usage.filter(month__gte=OuterRef("association_month"))
     claims = claims.annotate(
-        baseline=_summed(
-            usage.filter(month__lt=OuterRef("association_month"), month__gte=OuterRef("baseline_from"))
-        ),
-        latest_month=Subquery(
-            usage.filter(month__gte=OuterRef("association_month")).order_by("-month").values("month")[:1]
-        ),
-    )
-    claims = claims.annotate(latest_users=_summed(usage.filter(month=OuterRef("latest_month"))))
-    return claims.annotate(
-        growth=F("latest_users") - F("baseline"),
-        growth_pct=ExpressionWrapper(
-            Cast(F("latest_users") - F("baseline"), FloatField())
-            * Value(100.0)
-            / Cast(NullIf(F("baseline"), Value(0)), FloatField()),
-            output_field=FloatField(),
+        baseline=_summed(usage.filter(month=baseline_month)),
+        latest_month=Subquery(since.order_by("-month").values("month")[:1]),
+        # The latest month's users in one subquery: grouped by month, newest first, the first sum.
+        latest_users=Subquery(
+            since.values("month").annotate(total=Sum("active_users")).order_by("-month").values("total")[:1],
+            output_field=IntegerField(),
         ),
     )
+    return claims
+
+
+def _with_growth(claims: QuerySet[Claim], sort: str) -> QuerySet[Claim]:
+    """Growth in SQL only when the page sorts by it (each annotation repeats the subqueries it
+    names, so computing it for every customer costs); otherwise `_row` computes it per row."""
+    name = sort.removeprefix("-")
+    # Each of the two named once, so the subqueries run once per customer.
+    no_zero = NullIf(F("baseline"), Value(0))
+    if name == "growth":
+        return claims.annotate(growth=F("latest_users") - no_zero)
+    if name == "growth_pct":
+        return claims.annotate(
+            growth_pct=ExpressionWrapper(
+                Cast(F("latest_users"), FloatField()) * Value(100.0) / Cast(no_zero, FloatField())
+                - Value(100.0),
+                output_field=FloatField(),
+            )
+        )
+    return claims
 
 
 def _sorted(claims: QuerySet[Claim], sort: str) -> QuerySet[Claim]:
+    claims = _with_growth(claims, sort)
     name = sort.removeprefix("-")
     expression = F(SORT_FIELDS[name])
     if sort.startswith("-"):
@@ -178,9 +189,18 @@ def _row(claim: Any) -> Row:
         baseline=claim.baseline,
         latest_month=claim.latest_month,
         latest_users=claim.latest_users,
-        growth=claim.growth if has_baseline else None,
-        growth_pct=claim.growth_pct if has_baseline else None,
+        growth=claim.latest_users - claim.baseline
+        if has_baseline and claim.latest_users is not None
+        else None,
+        growth_pct=(claim.latest_users - claim.baseline) * 100 / claim.baseline
+        if has_baseline and claim.latest_users is not None
+        else None,
     )
+
+
+def _rows(partner_id: int, ids: list[int]) -> list[Row]:
+    claims = {c.pk: c for c in _with_workloads(associations(partner_id).filter(pk__in=ids))}
+    return [_row(claims[pk]) for pk in ids if pk in claims]
 
 
 def _with_workloads(claims: QuerySet[Claim]) -> QuerySet[Claim]:
@@ -217,7 +237,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     if membership is None:
         return render(request, "claims/not_a_partner.html", status=403)
     sort = _sort_of(request)
-    paginator = Paginator(_with_workloads(_sorted(associations(membership.partner_id), sort)), PAGE_SIZE)
+    # Two steps: the page's claim ids in the chosen order (the SELECT computes only the sort key,
+    # once per customer), then those 25 claims with every column and their workloads.
+    paginator = Paginator(
+        _sorted(associations(membership.partner_id), sort).values_list("pk", flat=True), PAGE_SIZE
+    )
     try:
         page = paginator.page(request.GET.get("page") or 1)
     except PageNotAnInteger:
@@ -239,7 +263,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         {
             "membership": membership,
             "page": page,
-            "rows": [_row(claim) for claim in page.object_list],
+            "rows": _rows(membership.partner_id, list(page.object_list)),
             "headers": _headers(sort, query),
             "previous_query": pages["previous"],
             "next_query": pages["next"],
