@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from claims import views
+from claims import insight, views
 
 app_name = "claims"
 
@@ -24,6 +24,9 @@ urlpatterns = [
     path(
         "claims/<int:pk>/documents/<int:document_pk>/remove/", views.remove_document, name="remove_document"
     ),
+    path("insight/", insight.overview, name="insight"),
+    path("insight/export.csv", insight.export_csv, name="insight_export"),
+    path("insight/<int:pk>/", insight.customer, name="insight_customer"),
     path("poe-template/", views.poe_template, name="poe_template"),
     path("language/", views.set_language, name="set_language"),
     path("accounts/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),

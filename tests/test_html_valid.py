@@ -150,6 +150,8 @@ def pages() -> list[tuple[str, str, Any, dict[str, str] | None]]:
         ("consent", "/" + consent_path, None, None),
         ("admin-sign-in", reverse("admin:login"), None, None),
         ("dashboard", reverse("claims:dashboard"), alice, None),
+        ("insight", reverse("claims:insight") + "?sort=-growth_pct", alice, None),
+        ("insight-customer", reverse("claims:insight_customer", args=[claims["associated"].pk]), alice, None),
         ("new-claim-area", reverse("claims:new"), alice, None),
         (
             "new-claim-business-applications",
