@@ -28,7 +28,15 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from claims.models import AssociationEndRequest, Claim, ClaimEvent, Product, RejectionReason, Tenant
+from claims.models import (
+    AssociationEndRequest,
+    Claim,
+    ClaimEvent,
+    Product,
+    RejectionReason,
+    Tenant,
+    consent_window_open,
+)
 from claims.workflow.events import ASSOCIATION_STATUSES, DECISION_ACTIONS
 from consent.models import ConsentRequest
 
@@ -141,7 +149,7 @@ def customer_status(claim: Claim, *, now: dt.datetime | None = None) -> Customer
     now = now or timezone.now()
     if claim.status == S.APPROVED:
         when = claim.consent_window_ends_at
-        if when is None or now < when:
+        if when is None or consent_window_open(claim, now):
             return CustomerStatus(
                 Standing.OPEN, when, _("Opt-out window open until %(date)s") % {"date": _date(when)}
             )

@@ -30,6 +30,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from claims.models import Tenant, TenantDomain
 from consent.models import CustomerSignInLink
+from consent.signin import domain_of
 
 SESSION_KEY = "cpor_customer"
 _SALT = "consent.customer_session.scope"
@@ -111,7 +112,7 @@ def read(request: HttpRequest) -> tuple[Customer | None, str | None]:
         return None, Problem.EXPIRED
     domain = (
         TenantDomain.objects.select_related("tenant")
-        .filter(tenant_id=tenant_pk, domain=email.rpartition("@")[2])
+        .filter(tenant_id=tenant_pk, domain=domain_of(email))
         .first()
     )
     if domain is None:
