@@ -67,7 +67,7 @@ def build(total: int, partners: int, big: int) -> None:
     print("truncating claims tables …")
     run(
         "TRUNCATE claims_claimevent, claims_comment, claims_poedocument, claims_claim_products, "
-        "consent_consentrequest, consent_assessmenthandoff, claims_claim, cpor_outboundemail RESTART IDENTITY CASCADE"
+        "consent_consentrequest, earnings_assessmenthandoff, claims_claim, cpor_outboundemail RESTART IDENTITY CASCADE"
     )
     run(
         "DELETE FROM claims_membership WHERE partner_id IN (SELECT id FROM claims_partner WHERE name LIKE 'Bench %')"

@@ -67,7 +67,7 @@ def fill(n: int, job: str) -> None:
     status, deadline, _target, _action = JOBS[job]
     run(
         "TRUNCATE claims_claimevent, claims_comment, claims_poedocument, claims_claim_products, "
-        "consent_consentrequest, consent_assessmenthandoff, claims_claim, cpor_outboundemail, "
+        "consent_consentrequest, earnings_assessmenthandoff, claims_claim, cpor_outboundemail, "
         "claims_membership, claims_mpnid, claims_partner RESTART IDENTITY CASCADE"
     )
     run("DELETE FROM auth_user WHERE username LIKE 'sweep-%'")
@@ -207,7 +207,7 @@ def main() -> None:
         "transition events": count(f"claims_claimevent WHERE action = '{JOBS[job][3]}'"),
         "outbox rows": count("cpor_outboundemail"),
         "notification events": count("claims_claimevent WHERE action = 'notification'"),
-        "assessment hand-offs": count("consent_assessmenthandoff"),
+        "assessment hand-offs": count("earnings_assessmenthandoff"),
     }
     fill(n, job)
     raw_transitions = raw_sql(job, with_notification_events=False)

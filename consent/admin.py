@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from consent.models import AssessmentHandoff, ConsentRequest, CustomerSignInLink
+from consent.models import ConsentRequest, CustomerSignInLink
 
 
 @admin.register(ConsentRequest)
@@ -44,21 +44,6 @@ class ConsentRequestAdmin(admin.ModelAdmin):
     @admin.display(description=_("delivery"), ordering="email__status")
     def delivery(self, obj: ConsentRequest) -> str:
         return str(obj.delivery_state)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(AssessmentHandoff)
-class AssessmentHandoffAdmin(admin.ModelAdmin):
-    list_display = ("claim", "programme", "payment_eligible", "queued_at")
-    list_filter = ("programme", "payment_eligible")
-    list_select_related = ("claim",)
-    readonly_fields = ("claim", "programme", "payment_eligible", "queued_at")
-    show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

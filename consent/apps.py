@@ -18,13 +18,6 @@ class ConsentConfig(AppConfig):
         outbox.register_secret_loader(signin.LINK_ID_KEY, signin.sign_in_link)
 
         register_step("approve", services.open_consent_request)
-        register_step(
-            "close_consent_window", services.hand_off_for_assessment, for_many=services.hand_off_many
-        )
-        register_step("withdraw", services.cancel_handoff)
-        register_step("supersede", services.cancel_handoff)
-        register_step("end_association", services.cancel_handoff)
-        register_step("lapse", services.cancel_handoff, for_many=services.cancel_handoffs_many)
 
         # The notices and the resend form on the reviewer's claim page (reviews renders them).
         register_claim_page_panel(claim_page.PANEL)

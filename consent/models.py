@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from claims.models import Claim, Product, Programme, Tenant
+from claims.models import Claim, Tenant
 from cpor.models import OutboundEmail
 
 TOKEN_BYTES = 32  # 256 bits of randomness; only the SHA-256 of the token is stored
@@ -63,35 +63,6 @@ class ConsentRequest(models.Model):
     @property
     def delivery_state(self) -> str:
         return self.email.get_status_display() if self.email else _("not queued")
-
-
-class AssessmentHandoff(models.Model):
-    """A claim queued for incentive-eligibility assessment once its opt-out window closed.
-
-    Being queued is not approval of earnings: the programme guide decides eligibility later.
-    """
-
-    claim = models.OneToOneField(
-        Claim, on_delete=models.CASCADE, related_name="assessment", verbose_name=_("claim")
-    )
-    programme = models.CharField(_("programme"), max_length=32, choices=Programme.choices)
-    payment_eligible = models.BooleanField(
-        _("payment eligible"),
-        help_text=_(
-            "Whether the programme can pay incentives at all (revenue association earns credit only)."
-        ),
-    )
-    queued_at = models.DateTimeField(_("queued"), default=timezone.now, db_index=True)
-    # The workloads queued: the claim's products when the window closed, after any the customer
-    # declined (empty on rows queued before workloads could be declined: then all of the claim's).
-    products = models.ManyToManyField(Product, blank=True, related_name="+", verbose_name=_("products"))
-
-    class Meta:
-        verbose_name = _("assessment hand-off")
-        verbose_name_plural = _("assessment hand-offs")
-
-    def __str__(self) -> str:
-        return f"Claim {self.claim_id} queued for {self.get_programme_display()}"
 
 
 class CustomerSignInLink(models.Model):

@@ -11,14 +11,13 @@ mailed, so no row, admin page, log line or history entry holds a usable link.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,8 +32,7 @@ from claims.models import (
     is_reviewer,
 )
 from claims.workflow import CUSTOMER, StepContext, TransitionRefused
-from consent.models import AssessmentHandoff, ConsentRequest, hash_token, new_token
-from cpor.bulk import insert_new_rows
+from consent.models import ConsentRequest, hash_token, new_token
 
 
 def consent_url(token: str) -> str:
@@ -96,57 +94,6 @@ def open_consent_request(context: StepContext) -> None:
         language=claim.customer_contact_language,
         now=context.now,
     )
-
-
-def _handoff_row(context: StepContext) -> dict[str, Any]:
-    # An association has an activity (submitting needs one), so it has a programme.
-    programme = context.claim.programme
-    return {
-        "claim_id": context.claim.pk,
-        "programme": programme,
-        "payment_eligible": programme is not None and programme.pays_incentives,
-        "queued_at": context.now,
-    }
-
-
-def hand_off_for_assessment(context: StepContext) -> None:
-    """On close_consent_window: queue the claim for the programme its activity leads to."""
-    hand_off_many([context])
-
-
-def hand_off_many(contexts: Sequence[StepContext]) -> None:
-    """Queue a batch of claims with the workloads each holds now, in a fixed number of queries.
-
-    The claim's products at hand-off are what remains after any the customer declined, so the
-    assessment takes only those. Three statements for any batch: the hand-off rows, one read of the
-    rows' ids beside the claims' products, and the queued products.
-    """
-    # One row per claim (unique): a claim already queued (it cannot be, unless a step ran twice)
-    # keeps its row; the database skips it in the same statement instead of a lookup first.
-    insert_new_rows(AssessmentHandoff, [_handoff_row(c) for c in contexts])
-    claim_ids = [c.claim.pk for c in contexts]
-    queued = (
-        Claim.products.through.objects.filter(claim_id__in=claim_ids)
-        .filter(claim__assessment__isnull=False)
-        .annotate(handoff_id=F("claim__assessment__id"))
-        .values_list("handoff_id", "product_id")
-    )
-    # The same pair twice (a step run again) is skipped by the through table's unique constraint.
-    insert_new_rows(
-        AssessmentHandoff.products.through,
-        [{"assessmenthandoff_id": handoff, "product_id": product} for handoff, product in queued],
-    )
-
-
-def cancel_handoff(context: StepContext) -> None:
-    """An association that ends (withdrawn, superseded, ended at the customer's request, lapsed) is
-    no longer queued for assessment; its queued products go with the row."""
-    cancel_handoffs_many([context])
-
-
-def cancel_handoffs_many(contexts: Sequence[StepContext]) -> None:
-    """`cancel_handoff` for a sweep's batch, with a fixed number of statements for any batch."""
-    AssessmentHandoff.objects.filter(claim_id__in=[c.claim.pk for c in contexts]).delete()
 
 
 def resend_notice(

@@ -42,9 +42,9 @@ def _plain(value: Any) -> Any:
 def _insert_sql(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> tuple[str, list[Any]]:
     quote = connection.ops.quote_name
     names = list(rows[0])
-    fields = [
-        model._meta.get_field(name.removesuffix("_id") if name.endswith("_id") else name) for name in names
-    ]
+    # Rows are keyed by column attname: `partner_id` for a foreign key, `tenant_id` for a plain field.
+    by_attname = {field.attname: field for field in model._meta.concrete_fields}
+    fields = [by_attname[name] for name in names]
     first = rows[0]
     varying = [name for name in names if any(row[name] != first[name] for row in rows)] or names[:1]
     aliases = {name: f"c{position}" for position, name in enumerate(names)}

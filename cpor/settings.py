@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "claims",
     "reviews",
     "consent",
+    "earnings",
     "accounts",
     "api",
     # The Partner API's docs page takes Swagger UI from django-ninja's own static files (no CDN).

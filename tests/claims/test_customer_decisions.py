@@ -21,10 +21,10 @@ from claims import workflow
 from claims.history import history_entries
 from claims.models import Claim, ClaimEvent, Membership, Product, RejectionReason
 from claims.workflow import CUSTOMER, SYSTEM, TransitionRefused
-from consent.models import AssessmentHandoff
 from consent.tasks import close_consent_windows
 from cpor import outbox
 from cpor.models import OutboundEmail
+from earnings.models import AssessmentHandoff
 from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
 
 pytestmark = pytest.mark.django_db

@@ -29,9 +29,9 @@ from django.utils import timezone
 from claims import workflow
 from claims.models import Claim, ClaimEvent, Product
 from claims.workflow import CUSTOMER, TransitionRefused
-from consent.models import AssessmentHandoff
 from consent.tasks import close_consent_windows
 from cpor.models import OutboundEmail
+from earnings.models import AssessmentHandoff
 from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
 
 ROUNDS = 100

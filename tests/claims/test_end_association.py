@@ -23,9 +23,9 @@ from claims import workflow
 from claims.history import history_entries
 from claims.models import AssociationEndRequest, Claim, ClaimEvent, Membership, RejectionReason
 from claims.workflow import CUSTOMER, SYSTEM, TransitionRefused
-from consent.models import AssessmentHandoff
 from cpor import outbox
 from cpor.models import OutboundEmail
+from earnings.models import AssessmentHandoff
 from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
 from tests.portal.conftest import client_for
 
@@ -190,7 +190,7 @@ def test_a_lead_ends_the_association_the_request_is_granted_and_both_sides_are_t
     moment = ClaimEvent.objects.get(claim=associated, action="end_association").created_at
     assert ended.dispute_window_ends_at == moment + dt.timedelta(days=30)
     assert ended.is_disputable
-    assert not AssessmentHandoff.objects.filter(claim=associated).exists()
+    assert AssessmentHandoff.objects.get(claim=associated).ended_at == moment
 
     request.refresh_from_db()
     assert (request.outcome, request.decided_by, request.decided_at) == ("granted", leads[0], moment)

@@ -33,9 +33,9 @@ from claims.models import (
 from claims.tasks import lapse_inactive_subscriptions
 from claims.workflow import CUSTOMER, SYSTEM, TransitionRefused
 from consent.associations import Standing, customer_status, receipt_events, receipt_of
-from consent.models import AssessmentHandoff
 from cpor import outbox
 from cpor.models import OutboundEmail
+from earnings.models import AssessmentHandoff
 from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_an_association_lapses_one_second_after_the_threshold_and_not_one_before
     (event,) = ClaimEvent.objects.filter(claim=claim, action=ClaimEvent.Action.LAPSE)
     assert (event.actor_kind, event.from_status, event.to_status) == ("system", S.ASSOCIATED, S.REJECTED)
     assert event.created_at == THRESHOLD + SECOND and event.partner_visible
-    assert not AssessmentHandoff.objects.filter(claim=claim).exists()
+    assert AssessmentHandoff.objects.get(claim=claim).ended_at == THRESHOLD + SECOND
 
 
 def test_the_lapse_period_is_a_setting(clock: Any, manager: Any, settings: Any) -> None:
@@ -274,7 +274,7 @@ def test_a_pending_customer_request_is_settled_and_the_hand_off_removed(clock: A
 
     request = AssociationEndRequest.objects.get(claim=claim)
     assert (request.outcome, request.decided_at) == ("settled", THRESHOLD + SECOND)
-    assert not AssessmentHandoff.objects.filter(claim=claim).exists()
+    assert AssessmentHandoff.objects.get(claim=claim).ended_at == THRESHOLD + SECOND
     # The customer who asked is told the request is no longer needed, and why, in their language.
     (told,) = OutboundEmail.objects.filter(kind="end_request_settled_customer")
     assert (told.recipients, told.language) == (["ines@northwind.example"], "tr")

@@ -13,9 +13,9 @@ from claims import workflow
 from claims.models import Claim, ClaimEvent
 from claims.tasks import expire_partner_action_claims
 from claims.workflow import SYSTEM
-from consent.models import AssessmentHandoff
 from consent.tasks import close_consent_windows
 from cpor.models import OutboundEmail
+from earnings.models import AssessmentHandoff
 from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
 
 pytestmark = pytest.mark.django_db

@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from claims.models import Claim, ClaimEvent, RejectionReason
 from consent import services
-from consent.models import AssessmentHandoff, ConsentRequest
+from consent.models import ConsentRequest
 from consent.tasks import close_consent_windows
 from cpor.models import OutboundEmail
+from earnings.models import AssessmentHandoff
 from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
 
 ROUNDS = 200

@@ -12,9 +12,10 @@ from django.test import Client
 from django.utils import timezone
 
 from claims.models import Claim, ClaimEvent, RejectionReason
-from consent.models import AssessmentHandoff, ConsentRequest, hash_token
+from consent.models import ConsentRequest, hash_token
 from consent.tasks import close_consent_windows
 from cpor import outbox
+from earnings.models import AssessmentHandoff
 from tests.factories import claim_in, reviewer
 
 pytestmark = pytest.mark.django_db

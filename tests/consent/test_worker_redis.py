@@ -11,9 +11,9 @@ from django.db import connections
 from django.utils import timezone
 
 from claims.models import Claim, ClaimEvent
-from consent.models import AssessmentHandoff
 from consent.tasks import close_consent_windows
 from cpor.models import OutboundEmail
+from earnings.models import AssessmentHandoff
 from tests.factories import claim_in
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

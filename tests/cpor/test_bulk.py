@@ -13,10 +13,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from claims.models import ClaimEvent
-from consent.models import AssessmentHandoff
+from claims.models import Claim, ClaimEvent
 from cpor.bulk import insert_new_rows, insert_rows
 from cpor.models import OutboundEmail
+from earnings.models import AssessmentHandoff
 from tests.factories import claim_in
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +112,16 @@ def test_new_rows_skip_what_a_unique_constraint_already_holds() -> None:
     now = timezone.now()
 
     def row(claim_id: int, programme: str) -> dict[str, object]:
-        return {"claim_id": claim_id, "programme": programme, "payment_eligible": True, "queued_at": now}
+        claim = Claim.objects.get(pk=claim_id)
+        return {
+            "claim_id": claim_id,
+            "partner_id": claim.partner_id,
+            "programme": programme,
+            "payment_eligible": True,
+            "queued_at": now,
+            "channel": "",
+            "reasons": [],
+        }
 
     assert insert_new_rows(AssessmentHandoff, [row(first.pk, "osu")]) == 1
     inserted = insert_new_rows(

@@ -14,10 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from claims import workflow
-from claims.models import AssociationEndRequest, Claim, Product
+from claims.models import AssociationEndRequest, Claim, ClaimEvent, Product
 from claims.workflow import CUSTOMER
-from consent.models import AssessmentHandoff
 from consent.tasks import close_consent_windows
+from earnings.models import AssessmentHandoff
 from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
 
 pytestmark = pytest.mark.django_db
@@ -72,8 +72,10 @@ def test_ending_the_association_takes_it_off_the_assessment_queue() -> None:
     claim.refresh_from_db()
     assert claim.status == S.REJECTED
     assert AssociationEndRequest.objects.get(claim=claim).outcome == AssociationEndRequest.Outcome.GRANTED
-    assert not AssessmentHandoff.objects.filter(claim=claim).exists()
-    assert not AssessmentHandoff.products.through.objects.exists()
+    # It stays queued as a record (the ledger refers to it) but no longer earns.
+    assert AssessmentHandoff.objects.get(claim=claim).ended_at == (
+        ClaimEvent.objects.get(claim=claim, action="end_association").created_at
+    )
 
 
 def _sweep_queries(count: int) -> tuple[int, int, int]:
@@ -84,7 +86,7 @@ def _sweep_queries(count: int) -> tuple[int, int, int]:
         claim_in(S.APPROVED, partner=partner, by=manager, review_by=rita, products=TWO)
     with CaptureQueriesContext(connection) as queries:
         assert close_windows() == count
-    handoff_queries = sum("consent_assessmenthandoff" in q["sql"] for q in queries.captured_queries)
+    handoff_queries = sum("earnings_assessmenthandoff" in q["sql"] for q in queries.captured_queries)
     return len(queries.captured_queries), handoff_queries, AssessmentHandoff.products.through.objects.count()
 
 
