@@ -21,5 +21,6 @@ urlpatterns = [
     path(settings.ADMIN_PATH, admin.site.urls),
     path("", include("api.urls")),
     path("", include("consent.urls")),
+    path("earnings/", include("earnings.urls")),
     path("", include("claims.urls")),
 ]
