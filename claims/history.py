@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.db.models import Exists, OuterRef
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -27,6 +28,7 @@ from claims.models import (
     InformationRequestReason,
     InsufficientPoeSubReason,
     Product,
+    Programme,
     RejectionReason,
     WithdrawReason,
 )
@@ -65,6 +67,18 @@ class HistoryEntry:
     recipient: str = ""
     event: ClaimEvent | None = field(default=None, repr=False)
 
+
+def register_reason_labels(key: str, choices: type[models.TextChoices]) -> None:
+    """Word the reason codes another app writes under `key` in its events (earnings registers its
+    assessment's reasons from its `AppConfig.ready`): claims words them without importing the app."""
+    registered = REASON_KEYS.get(key)
+    if registered is not None and registered is not choices:
+        raise ValueError(f"reason codes under {key!r} are already worded by {registered!r}")
+    REASON_KEYS[key] = choices
+
+
+# The diff key of an assessment's reason codes (written by earnings at hand-off).
+ASSESSMENT_REASONS = "assessment_reasons"
 
 # What each mail of a claim is about, as its history line says (the kinds of claims.notifications).
 MAIL_KINDS: dict[str, str] = {
@@ -145,6 +159,9 @@ def history_entries(
 def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: bool) -> HistoryEntry:
     diff = event.diff or {}
     changes: list[Change] = []
+    if event.action == ClaimEvent.Action.ASSESSED:
+        # The assessment's codes, not field changes: worded as one note.
+        diff = {"via": diff.get("via")} if diff.get("via") else {}
     for key, values in sorted(diff.items()):
         if key in ("status", "copied_from", "via"):
             continue
@@ -175,6 +192,8 @@ def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: b
             note = ""
     elif event.action == ClaimEvent.Action.CREATE:
         note = _started_from(diff, note)
+    elif event.action == ClaimEvent.Action.ASSESSED:
+        note = _assessment(event.diff or {}, note)
     if reviewer_view:
         who = str(event.get_actor_kind_display())
         if event.actor is not None:
@@ -215,6 +234,26 @@ def _started_from(diff: dict[str, Any], note: str) -> str:
             return note
         pk = match.group(1)
     return _(STARTED_FROM) % {"pk": pk}
+
+
+def _assessment(diff: dict[str, Any], note: str) -> str:
+    """The assessment at hand-off in the viewer's words: the programme, eligible or not, the terms'
+    version, and each reason on its own line (the stored English note when the codes are missing)."""
+    programme, eligible = diff.get("programme"), diff.get("eligible")
+    if programme not in Programme.values or not isinstance(eligible, bool):
+        return note
+    name = str(Programme(programme).label)
+    lines = [
+        _("%(programme)s: eligible.") % {"programme": name}
+        if eligible
+        else _("%(programme)s: not eligible.") % {"programme": name}
+    ]
+    lines.extend(_choice_label(ASSESSMENT_REASONS, code) for code in diff.get(ASSESSMENT_REASONS) or ())
+    if diff.get("terms_from"):
+        lines.append(_("Terms in force from %(month)s.") % {"month": diff["terms_from"]})
+    if diff.get("example_terms"):
+        lines.append(_("These are example terms, not any real programme's rates."))
+    return "\n".join(lines)
 
 
 def field_label(name: str) -> str:

@@ -1469,6 +1469,7 @@ class ClaimEvent(models.Model):
         END_REQUESTED = "end_requested", _("Customer asked to end the association")
         END_REQUEST_DECLINED = "end_request_declined", _("Request to end the association declined")
         LAPSE = "lapse", _("Ended: the subscription is no longer active")
+        ASSESSED = "assessed", _("Assessed for incentives")
 
     # Every index here is written for each of the many events a beat sweep appends, so there are
     # only the ones reads need: a claim's history (claim, time), the event list newest first (id),

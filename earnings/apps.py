@@ -7,8 +7,12 @@ class EarningsConfig(AppConfig):
     verbose_name = _("Earnings")
 
     def ready(self) -> None:
+        from claims.history import register_reason_labels
         from claims.workflow import register_step
         from earnings import assessment, ledger
+        from earnings.models import AssessmentHandoff
+
+        register_reason_labels("assessment_reasons", AssessmentHandoff.Reason)
 
         register_step(
             "close_consent_window", assessment.hand_off_for_assessment, for_many=assessment.hand_off_many

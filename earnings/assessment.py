@@ -1,34 +1,196 @@
 """The hand-off to incentive assessment when an association's opt-out window closes (a step on
-`close_consent_window`, registered in `EarningsConfig.ready`)."""
+`close_consent_window`, registered in `EarningsConfig.ready`), and the assessment made there.
+
+Each association is assessed once, at hand-off, under the version of its programme's terms in
+force for its association month: eligible, or not with the reasons (`AssessmentHandoff.Reason`)
+the partner reads in the claim's history. Being eligible is not a payment: the ledger decides each
+month (earnings/ledger.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F
+from django.utils import timezone, translation
 
-from claims.models import Claim
+from claims.models import Claim, ClaimEvent, Programme, Subscription
 from claims.workflow import StepContext
-from cpor.bulk import insert_new_rows
-from earnings.models import AssessmentHandoff
+from cpor.bulk import insert_new_rows, insert_rows
+from earnings.models import AssessmentHandoff, ProgrammeRule, first_of_month
+
+Reason = AssessmentHandoff.Reason
 
 
-def _handoff_rows(contexts: Sequence[StepContext]) -> list[dict[str, Any]]:
-    # What the association names, read for the batch in one query (a sweep loads only the columns
-    # its transition needs).
+@dataclass(frozen=True)
+class Terms:
+    """What the assessment reads of one rule version."""
+
+    pk: int
+    programme: str
+    effective_from: dt.date
+    workloads: frozenset[int]
+    excluded_channels: frozenset[str]
+    is_example: bool
+
+
+@dataclass(frozen=True)
+class NamedSubscription:
+    """The registry's record of the subscription an association names, as it is at hand-off."""
+
+    channel: str
+    status: str
+    seats: int
+
+
+@dataclass(frozen=True)
+class Assessment:
+    eligible: bool
+    reasons: tuple[str, ...]
+    terms: Terms | None
+
+
+def terms_in_force(versions: Iterable[Terms], month: dt.date) -> Terms | None:
+    """The version with the latest `effective_from` on or before `month` (None: none yet)."""
+    in_force = [terms for terms in versions if terms.effective_from <= month]
+    return max(in_force, key=lambda terms: terms.effective_from, default=None)
+
+
+def assess(
+    *,
+    programme: str,
+    versions: Iterable[Terms],
+    month: dt.date,
+    workloads: Iterable[int],
+    subscription: NamedSubscription | None,
+) -> Assessment:
+    """The assessment of one association: every reason that applies (several can), eligible when none.
+
+    `versions` are the programme's rule versions, `month` the association month, `workloads` the
+    product ids queued, `subscription` the named one as the registry holds it (None when the claim
+    names none or the registry does not know it: nothing to hold against the association then).
+    """
+    reasons: list[str] = []
+    pays = Programme(programme).pays_incentives
+    terms = terms_in_force(versions, month)
+    if not pays:
+        reasons.append(Reason.REVENUE_ASSOCIATION)
+    elif terms is None:
+        reasons.append(Reason.NO_PROGRAMME_RULE)
+    if terms is not None:
+        if pays and not terms.workloads & set(workloads):
+            reasons.append(Reason.WORKLOAD_OUTSIDE_PROGRAMME)
+        if subscription is not None and subscription.channel in terms.excluded_channels:
+            # CSP is the exclusion programmes make; any other channel finance excludes reads generically.
+            reasons.append(
+                Reason.CSP_SUBSCRIPTION
+                if subscription.channel == Subscription.Channel.CSP
+                else Reason.CHANNEL_EXCLUDED
+            )
+    if subscription is not None and subscription.status not in Subscription.LIVE_STATUSES:
+        reasons.append(Reason.SUBSCRIPTION_NOT_ACTIVE)
+    return Assessment(eligible=not reasons, reasons=tuple(reasons), terms=terms)
+
+
+def rule_versions(programmes: Iterable[str]) -> dict[str, list[Terms]]:
+    """Every version of the `programmes`' rules, by programme: two queries whatever their number
+    (a programme has a handful of versions, so all of them are read rather than one per month)."""
+    programmes = sorted(set(programmes))
+    workloads: dict[int, set[int]] = defaultdict(set)
+    for rule_id, product_id in ProgrammeRule.workloads.through.objects.filter(
+        programmerule__programme__in=programmes
+    ).values_list("programmerule_id", "product_id"):
+        workloads[rule_id].add(product_id)
+    versions: dict[str, list[Terms]] = defaultdict(list)
+    for pk, programme, effective_from, excluded, is_example in ProgrammeRule.objects.filter(
+        programme__in=programmes
+    ).values_list("pk", "programme", "effective_from", "excluded_channels", "is_example"):
+        versions[programme].append(
+            Terms(
+                pk=pk,
+                programme=programme,
+                effective_from=effective_from,
+                workloads=frozenset(workloads[pk]),
+                excluded_channels=frozenset(excluded or ()),
+                is_example=is_example,
+            )
+        )
+    return versions
+
+
+def _named_subscriptions(named: Iterable[tuple[uuid.UUID, uuid.UUID]]) -> dict[uuid.UUID, NamedSubscription]:
+    """The registry's record of each named subscription that is on the claim's own tenant (one
+    query). A subscription the registry does not know is left out: the subscription checks at
+    submit already refused what the registry knew to be wrong."""
+    named = list(named)
+    if not named:
+        return {}
+    on_tenant = set(named)
+    return {
+        subscription_id: NamedSubscription(channel=channel, status=status, seats=seats)
+        for subscription_id, tenant_id, channel, status, seats in Subscription.objects.filter(
+            subscription_id__in={subscription_id for subscription_id, _tenant in named}
+        ).values_list("subscription_id", "tenant__tenant_id", "channel", "status", "seats")
+        if (subscription_id, tenant_id) in on_tenant
+    }
+
+
+def hand_off_for_assessment(context: StepContext) -> None:
+    """On close_consent_window: queue the claim for the programme its activity leads to, assessed."""
+    hand_off_many([context])
+
+
+def hand_off_many(contexts: Sequence[StepContext]) -> None:
+    """Queue and assess a batch of claims with the workloads each holds now, in a fixed number of
+    queries however many claims (a sweep moves thousands).
+
+    The claim's products at hand-off are what remains after any the customer declined, so the
+    assessment takes only those. Statements for any batch: one read of what the claims name, one
+    of their products, two of the rule versions, one of the named subscriptions, the hand-off rows
+    (assessed as they are written), one read of their ids, the queued products, and one history
+    event per newly assessed claim in one INSERT.
+    """
+    if not contexts:
+        return
+    claim_ids = [c.claim.pk for c in contexts]
     named = {
         pk: (tenant_id, subscription_id if Claim.area_takes_subscription_id(area) else None)
-        for pk, tenant_id, subscription_id, area in Claim.objects.filter(
-            pk__in=[c.claim.pk for c in contexts]
-        ).values_list("pk", "customer_tenant_id", "subscription_id", "solution_area")
+        for pk, tenant_id, subscription_id, area in Claim.objects.filter(pk__in=claim_ids).values_list(
+            "pk", "customer_tenant_id", "subscription_id", "solution_area"
+        )
     }
+    products: dict[int, list[int]] = defaultdict(list)
+    for claim_id, product_id in Claim.products.through.objects.filter(claim_id__in=claim_ids).values_list(
+        "claim_id", "product_id"
+    ):
+        products[claim_id].append(product_id)
+    # An association has an activity (submitting needs one), so it has a programme.
+    programmes = {c.claim.pk: c.claim.programme for c in contexts}
+    versions = rule_versions(p for p in programmes.values() if p is not None)
+    subscriptions = _named_subscriptions(
+        (subscription_id, tenant_id)
+        for tenant_id, subscription_id in named.values()
+        if subscription_id is not None and tenant_id is not None
+    )
     rows = []
+    assessments: dict[int, Assessment] = {}
     for context in contexts:
         claim = context.claim
-        # An association has an activity (submitting needs one), so it has a programme.
-        programme = claim.programme
+        programme = programmes[claim.pk]
         tenant_id, subscription_id = named[claim.pk]
+        subscription = subscriptions.get(subscription_id) if subscription_id else None
+        assessment = assess(
+            programme=programme,
+            versions=versions.get(programme, ()),
+            month=first_of_month(timezone.localtime(context.now).date()),
+            workloads=products[claim.pk],
+            subscription=subscription,
+        )
+        assessments[claim.pk] = assessment
         rows.append(
             {
                 "claim_id": claim.pk,
@@ -38,38 +200,80 @@ def _handoff_rows(contexts: Sequence[StepContext]) -> list[dict[str, Any]]:
                 "queued_at": context.now,
                 "tenant_id": tenant_id,
                 "subscription_id": subscription_id,
-                "channel": "",
-                "reasons": [],
+                "channel": subscription.channel if subscription else "",
+                "baseline_seats": subscription.seats if subscription else None,
+                "eligible": assessment.eligible,
+                "reasons": list(assessment.reasons),
+                "rule_id": assessment.terms.pk if assessment.terms else None,
+                "assessed_at": context.now,
+                "ended_at": None,
             }
         )
-    return rows
-
-
-def hand_off_for_assessment(context: StepContext) -> None:
-    """On close_consent_window: queue the claim for the programme its activity leads to."""
-    hand_off_many([context])
-
-
-def hand_off_many(contexts: Sequence[StepContext]) -> None:
-    """Queue a batch of claims with the workloads each holds now, in a fixed number of queries.
-
-    The claim's products at hand-off are what remains after any the customer declined, so the
-    assessment takes only those. Three statements for any batch: the hand-off rows, one read of the
-    rows' ids beside the claims' products, and the queued products (and one read of what the
-    claims name).
-    """
     # One row per claim (unique): a claim already queued (it cannot be, unless a step ran twice)
-    # keeps its row; the database skips it in the same statement instead of a lookup first.
-    insert_new_rows(AssessmentHandoff, _handoff_rows(contexts))
-    claim_ids = [c.claim.pk for c in contexts]
-    queued = (
-        Claim.products.through.objects.filter(claim_id__in=claim_ids)
-        .filter(claim__assessment__isnull=False)
-        .annotate(handoff_id=F("claim__assessment__id"))
-        .values_list("handoff_id", "product_id")
-    )
+    # keeps its row and its assessment; the database skips it in the same statement.
+    insert_new_rows(AssessmentHandoff, rows)
+    handoffs = {
+        claim_id: (pk, assessed_at)
+        for pk, claim_id, assessed_at in AssessmentHandoff.objects.filter(claim_id__in=claim_ids).values_list(
+            "pk", "claim_id", "assessed_at"
+        )
+    }
     # The same pair twice (a step run again) is skipped by the through table's unique constraint.
     insert_new_rows(
         AssessmentHandoff.products.through,
-        [{"assessmenthandoff_id": handoff, "product_id": product} for handoff, product in queued],
+        [
+            {"assessmenthandoff_id": handoffs[claim_id][0], "product_id": product_id}
+            for claim_id in claim_ids
+            for product_id in products[claim_id]
+        ],
     )
+    # History: the claims assessed just now (a row kept from an earlier run has its own event).
+    insert_rows(
+        ClaimEvent,
+        [
+            _assessed_event(context, programmes[context.claim.pk], assessments[context.claim.pk])
+            for context in contexts
+            if handoffs[context.claim.pk][1] == context.now
+        ],
+    )
+
+
+def assessment_note(programme: str, assessment: Assessment) -> str:
+    """The event's note, in English whatever language is active: a stable record. The partner's
+    history words the event anew in the reader's language from the codes in its diff
+    (claims/history.py)."""
+    with translation.override("en"):
+        name = str(Programme(programme).label)
+        if assessment.eligible:
+            return f"Assessed for {name}: eligible."
+        reasons = " ".join(str(Reason(code).label) for code in assessment.reasons)
+        return f"Assessed for {name}: not eligible. {reasons}"
+
+
+def assessment_diff(programme: str, assessment: Assessment) -> dict[str, Any]:
+    """The codes the partner's history words the event from (claims/history.py reads these keys)."""
+    diff: dict[str, Any] = {
+        "programme": programme,
+        "eligible": assessment.eligible,
+        "assessment_reasons": list(assessment.reasons),
+    }
+    if assessment.terms is not None:
+        diff["terms_from"] = f"{assessment.terms.effective_from:%Y-%m}"
+        diff["example_terms"] = assessment.terms.is_example
+    return diff
+
+
+def _assessed_event(context: StepContext, programme: str, assessment: Assessment) -> dict[str, Any]:
+    return {
+        "claim_id": context.claim.pk,
+        "created_at": context.now,
+        "actor_kind": ClaimEvent.ActorKind.SYSTEM,
+        "actor_id": None,
+        "action": ClaimEvent.Action.ASSESSED,
+        "from_status": "",
+        "to_status": "",
+        "diff": assessment_diff(programme, assessment),
+        "note": assessment_note(programme, assessment),
+        "partner_visible": True,
+        "email_id": None,
+    }

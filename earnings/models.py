@@ -177,6 +177,10 @@ class AssessmentHandoff(models.Model):
             _("The programme has no terms in force for the association month."),
         )
         SUBSCRIPTION_NOT_ACTIVE = "subscription_not_active", _("The named subscription is not active.")
+        CHANNEL_EXCLUDED = (
+            "channel_excluded",
+            _("The subscription is bought through a channel the programme excludes."),
+        )
 
     claim = models.OneToOneField(
         Claim, on_delete=models.CASCADE, related_name="assessment", verbose_name=_("claim")
