@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from claims.models import group_names
-from earnings.models import FINANCE_GROUP, EarningsLine, Statement, StatementTotal
+from earnings.models import FINANCE_GROUP, EarningsLine, Statement, StatementTotal, round_money
 
 PAYMENT_REFERENCE_MAX_LENGTH = Statement._meta.get_field("payment_reference").max_length
 
@@ -53,7 +53,10 @@ def line_totals(statement: Statement) -> list[CurrencyTotal]:
         .annotate(amount=Sum("amount"), line_count=Count("id"))
         .order_by("currency")
     )
-    return [CurrencyTotal(r["currency"], r["amount"], r["line_count"]) for r in rows]
+    # Lines carry two decimals; the quantize only restores the places SQLite's SUM drops.
+    return [
+        CurrencyTotal(r["currency"], round_money(r["amount"], r["currency"]), r["line_count"]) for r in rows
+    ]
 
 
 def statement_totals(statement: Statement) -> list[CurrencyTotal]:
