@@ -125,7 +125,8 @@ def test_an_association_lapses_one_second_after_the_threshold_and_not_one_before
     (event,) = ClaimEvent.objects.filter(claim=claim, action=ClaimEvent.Action.LAPSE)
     assert (event.actor_kind, event.from_status, event.to_status) == ("system", S.ASSOCIATED, S.REJECTED)
     assert event.created_at == THRESHOLD + SECOND and event.partner_visible
-    assert AssessmentHandoff.objects.get(claim=claim).ended_at == THRESHOLD + SECOND
+    # Earning stopped when the subscription stopped being live, not when the sweep noticed.
+    assert AssessmentHandoff.objects.get(claim=claim).ended_at == WENT_INACTIVE
 
 
 def test_the_lapse_period_is_a_setting(clock: Any, manager: Any, settings: Any) -> None:
@@ -274,7 +275,8 @@ def test_a_pending_customer_request_is_settled_and_the_hand_off_removed(clock: A
 
     request = AssociationEndRequest.objects.get(claim=claim)
     assert (request.outcome, request.decided_at) == ("settled", THRESHOLD + SECOND)
-    assert AssessmentHandoff.objects.get(claim=claim).ended_at == THRESHOLD + SECOND
+    # Earning stopped when the subscription stopped being live, not when the sweep noticed.
+    assert AssessmentHandoff.objects.get(claim=claim).ended_at == WENT_INACTIVE
     # The customer who asked is told the request is no longer needed, and why, in their language.
     (told,) = OutboundEmail.objects.filter(kind="end_request_settled_customer")
     assert (told.recipients, told.language) == (["ines@northwind.example"], "tr")
