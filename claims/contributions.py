@@ -12,7 +12,7 @@ An explicit registry rather than signals: `claim_page_panels()` says at any time
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,3 +54,23 @@ def register_claim_page_panel(panel: ClaimPagePanel) -> None:
 def claim_page_panels() -> tuple[ClaimPagePanel, ...]:
     """The registered panels, in the order they were registered."""
     return tuple(_panels.values())
+
+
+# Demo data other apps add to `manage.py seed_demo` (earnings: its finance user, the partners'
+# billing people, example programme rules and a ledger to look at), registered from their
+# `AppConfig.ready` like the panels above, so the command in claims/ imports none of them.
+DemoSeeder = Callable[[], Sequence[str]]
+_demo_seeders: list[DemoSeeder] = []
+
+
+def register_demo_seeder(seeder: DemoSeeder) -> None:
+    """Run `seeder` at the end of every `seed_demo`, after the claims (idempotent: the same
+    function twice is registered once). It must be idempotent too, as the command is, and returns
+    lines for the command to print (the accounts it added, say)."""
+    if seeder not in _demo_seeders:
+        _demo_seeders.append(seeder)
+
+
+def demo_seeders() -> tuple[DemoSeeder, ...]:
+    """The registered demo seeders, in the order they were registered."""
+    return tuple(_demo_seeders)

@@ -7,12 +7,14 @@ class EarningsConfig(AppConfig):
     verbose_name = _("Earnings")
 
     def ready(self) -> None:
+        from claims.contributions import register_demo_seeder
         from claims.history import register_reason_labels
         from claims.workflow import register_step
-        from earnings import assessment, ledger
+        from earnings import assessment, demo, ledger
         from earnings.models import AssessmentHandoff
 
         register_reason_labels("assessment_reasons", AssessmentHandoff.Reason)
+        register_demo_seeder(demo.seed)
 
         register_step(
             "close_consent_window", assessment.hand_off_for_assessment, for_many=assessment.hand_off_many

@@ -231,7 +231,9 @@ def hand_off_many(contexts: Sequence[StepContext]) -> None:
     insert_rows(
         ClaimEvent,
         [
-            _assessed_event(context, programmes[context.claim.pk], assessments[context.claim.pk])
+            _assessed_event(
+                context.claim.pk, context.now, programmes[context.claim.pk], assessments[context.claim.pk]
+            )
             for context in contexts
             if handoffs[context.claim.pk][1] == context.now
         ],
@@ -263,10 +265,12 @@ def assessment_diff(programme: str, assessment: Assessment) -> dict[str, Any]:
     return diff
 
 
-def _assessed_event(context: StepContext, programme: str, assessment: Assessment) -> dict[str, Any]:
+def _assessed_event(
+    claim_id: int, now: dt.datetime, programme: str, assessment: Assessment
+) -> dict[str, Any]:
     return {
-        "claim_id": context.claim.pk,
-        "created_at": context.now,
+        "claim_id": claim_id,
+        "created_at": now,
         "actor_kind": ClaimEvent.ActorKind.SYSTEM,
         "actor_id": None,
         "action": ClaimEvent.Action.ASSESSED,
@@ -277,3 +281,53 @@ def _assessed_event(context: StepContext, programme: str, assessment: Assessment
         "partner_visible": True,
         "email_id": None,
     }
+
+
+def assess_again_without_terms(*, partner_ids: Iterable[int], now: dt.datetime) -> int:
+    """Assess again the partners' associations that were assessed before their programme had terms
+    in force for their month (`no_programme_rule`) and have not ended: terms published late apply
+    to them as if they had been there. Nothing else is ever assessed again (no ledger line can refer
+    to these: they were not eligible). Each gets its new assessment and a history event; returns
+    how many were assessed again."""
+    handoffs = [
+        handoff
+        for handoff in AssessmentHandoff.objects.filter(
+            partner_id__in=list(partner_ids), eligible=False, rule=None, ended_at=None
+        )
+        if Reason.NO_PROGRAMME_RULE in (handoff.reasons or ())
+    ]
+    if not handoffs:
+        return 0
+    versions = rule_versions(handoff.programme for handoff in handoffs)
+    products: dict[int, list[int]] = defaultdict(list)
+    for handoff_id, product_id in AssessmentHandoff.products.through.objects.filter(
+        assessmenthandoff_id__in=[handoff.pk for handoff in handoffs]
+    ).values_list("assessmenthandoff_id", "product_id"):
+        products[handoff_id].append(product_id)
+    subscriptions = _named_subscriptions(
+        (handoff.subscription_id, handoff.tenant_id)
+        for handoff in handoffs
+        if handoff.subscription_id and handoff.tenant_id
+    )
+    events = []
+    for handoff in handoffs:
+        subscription = subscriptions.get(handoff.subscription_id) if handoff.subscription_id else None
+        assessment = assess(
+            programme=handoff.programme,
+            versions=versions.get(handoff.programme, ()),
+            month=handoff.association_month,
+            # Rows queued before workloads could be declined hold none: then all of the claim's.
+            workloads=products[handoff.pk]
+            or Claim.products.through.objects.filter(claim_id=handoff.claim_id).values_list(
+                "product_id", flat=True
+            ),
+            subscription=subscription,
+        )
+        handoff.eligible = assessment.eligible
+        handoff.reasons = list(assessment.reasons)
+        handoff.rule_id = assessment.terms.pk if assessment.terms else None
+        handoff.assessed_at = now
+        events.append(_assessed_event(handoff.claim_id, now, handoff.programme, assessment))
+    AssessmentHandoff.objects.bulk_update(handoffs, ["eligible", "reasons", "rule", "assessed_at"])
+    insert_rows(ClaimEvent, events)
+    return len(handoffs)

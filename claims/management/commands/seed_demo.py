@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from claims import feeds, workflow
+from claims.contributions import demo_seeders
 from claims.demo_pdf import one_page_pdf
 from claims.models import (
     LEAD_GROUP,
@@ -124,6 +125,8 @@ class Command(BaseCommand):
                 now=now - dt.timedelta(days=LAPSED_DAYS),
             )
             usage = self._usage(now)
+            # What the apps built on claims add to the demo (earnings: finance, rules, a ledger).
+            contributed = [line for seeder in demo_seeders() for line in seeder()]
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready ({created} new claims, {usage.changed} usage rows changed).")
         )
@@ -131,6 +134,8 @@ class Command(BaseCommand):
         for email, _first, partner, role, group in ACCOUNTS:
             who = f"{partner}, {Membership.Role(role).label}" if partner else f"group {group!r} (admin)"
             self.stdout.write(f"  {email:26} {who}")
+        for line in contributed:
+            self.stdout.write(line)
 
     def _people(self) -> dict[str, Any]:
         user_model = get_user_model()
