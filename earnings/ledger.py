@@ -10,7 +10,7 @@
 - `end_associations`: the step of every transition that ends an association (withdraw, supersede,
   end_association, lapse). It records when the association stopped earning and reverses, in the
   same transaction, every earning line of a month it no longer earns.
-- `assess_month` (earnings.monthly) writes the month's earning lines.
+- `assess_month` writes a month's earning lines, set-based: the database computes and inserts them.
 """
 
 from __future__ import annotations
@@ -18,15 +18,29 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import DateTimeField, OuterRef, Subquery, Value
+from django.db import OperationalError, connection, transaction
+from django.db.models import DateTimeField, Max, Min, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from claims.models import Subscription
+from claims.models import Claim, MonthlyUsage, Subscription, Tenant
 from claims.workflow import StepContext
 from cpor.bulk import insert_new_rows
-from earnings.models import AssessmentHandoff, EarningsLine, Statement, first_of_month
+from earnings.models import (
+    MINOR_UNIT_EXPONENT,
+    AssessmentHandoff,
+    Currency,
+    EarningsLine,
+    Metric,
+    ProgrammeRule,
+    Statement,
+    first_of_month,
+)
 
 # A partner-month: the key a line is filed under before its statement is chosen.
 PartnerMonth = tuple[int, dt.date]
@@ -38,7 +52,17 @@ def next_month(month: dt.date) -> dt.date:
 
 def month_of(moment: dt.datetime) -> dt.date:
     """The month holding `moment`, in the site's time zone (settings.TIME_ZONE)."""
-    return first_of_month(timezone.localtime(moment).date())
+    return first_of_month(timezone.localtime(moment, timezone.get_default_timezone()).date())
+
+
+def add_months(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_starts(month: dt.date) -> dt.datetime:
+    """The moment `month` begins in the site's time zone (midnight of its first day, local)."""
+    return dt.datetime.combine(month, dt.time(), tzinfo=timezone.get_default_timezone())
 
 
 def _target_months(
@@ -213,3 +237,331 @@ def reverse_ended_lines(*, claim_ids: Sequence[int], now: dt.datetime) -> int:
         reversals.append(reversal)
     # One reversal per line (`reverses` is unique): a reversal written meanwhile is kept, not doubled.
     return insert_new_rows(EarningsLine, reversals)
+
+
+# -- the monthly job ------------------------------------------------------------------------------
+
+# Associations (by id range) assessed in one transaction: enough that the per-batch statements are
+# few, few enough that a batch's row locks are short and its statement is quick to plan.
+ASSESS_BATCH = 5000
+# Money is computed in the database in integers of a ten-thousandth of the currency unit (a rate
+# has four decimals), so units × rate and the cap are exact on SQLite and PostgreSQL alike; the
+# line's amount is then rounded once, half up, to the currency's minor unit.
+RATE_SCALE = 4
+
+
+class MonthNotEnded(ValueError):
+    """The month has not ended: its usage and seats are not final, so it cannot be assessed."""
+
+
+@dataclass(frozen=True)
+class MonthAssessment:
+    """What `assess_month` did: lines it wrote, and the month's earning lines after it, per currency."""
+
+    month: dt.date
+    written: int
+    month_lines: int
+    month_totals: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class _Version:
+    """The version of one programme's rule in force for the month, as the SQL needs it."""
+
+    rule: ProgrammeRule
+    workload_ids: list[int]
+
+    @property
+    def rate_scaled(self) -> int:
+        return int(self.rule.rate.scaleb(RATE_SCALE))
+
+    @property
+    def cap_scaled(self) -> int | None:
+        cap = self.rule.monthly_cap
+        return None if cap is None else int(cap.scaleb(RATE_SCALE))
+
+
+def versions_in_force(month: dt.date) -> dict[str, _Version]:
+    """Each programme's rule version in force for `month` (the latest effective_from <= month)."""
+    versions: dict[str, ProgrammeRule] = {}
+    for version in ProgrammeRule.objects.filter(effective_from__lte=month).order_by(
+        "programme", "-effective_from"
+    ):
+        versions.setdefault(version.programme, version)
+    workloads: dict[int, list[int]] = defaultdict(list)
+    for rule_id, product_id in ProgrammeRule.workloads.through.objects.filter(
+        programmerule_id__in=[v.pk for v in versions.values()]
+    ).values_list("programmerule_id", "product_id"):
+        workloads[rule_id].append(product_id)
+    return {
+        programme: _Version(version, sorted(workloads[version.pk])) for programme, version in versions.items()
+    }
+
+
+class _Sql:
+    """A statement's named parameters, typed the same way on both databases: each value becomes a
+    `%(pN)s` placeholder (cast on PostgreSQL, where an untyped literal in a CASE would be text)."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+        self.postgres = connection.vendor == "postgresql"
+
+    def param(self, value: Any, pg_type: str) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"CAST(%({name})s AS {pg_type})" if self.postgres else f"%({name})s"
+
+    def date(self, value: dt.date) -> str:
+        return self.param(connection.ops.adapt_datefield_value(value), "date")
+
+    def moment(self, value: dt.datetime) -> str:
+        return self.param(connection.ops.adapt_datetimefield_value(value), "timestamptz")
+
+    def integer(self, value: int) -> str:
+        return self.param(value, "bigint")
+
+    def integers(self, values: Iterable[int]) -> str:
+        return ", ".join(self.integer(value) for value in values)
+
+    def text(self, value: str) -> str:
+        return self.param(value, "text")
+
+    def decimal(self, value: Decimal | None) -> str:
+        return self.param(None if value is None else str(value), "numeric")
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _candidates(sql: _Sql, month: dt.date, version: _Version, ids: tuple[int, int]) -> str:
+    """WHERE clause (over `h`, the hand-off) of the associations of one programme that earn a line
+    for `month` and have none yet: eligible, associated within the version's months of
+    eligibility, in force at the month's end, not in an excluded channel."""
+    rule = version.rule
+    following = month_starts(add_months(month, 1))
+    first_association = (
+        month if rule.metric == Metric.ONE_TIME_FEE else add_months(month, 1 - rule.eligible_months)
+    )
+    conditions = [
+        f"h.id >= {sql.integer(ids[0])}",
+        f"h.id < {sql.integer(ids[1])}",
+        f"h.programme = {sql.text(rule.programme)}",
+        "h.eligible = TRUE",
+        f"h.queued_at >= {sql.moment(month_starts(first_association))}",
+        f"h.queued_at < {sql.moment(following)}",
+        f"(h.ended_at IS NULL OR h.ended_at >= {sql.moment(following)})",
+        f"NOT EXISTS (SELECT 1 FROM {_table(EarningsLine)} l WHERE l.assessment_id = h.id"  # noqa: S608  (names from the models, values as parameters)
+        f" AND l.month = {sql.date(month)} AND l.kind = {sql.text(EarningsLine.Kind.EARNING)})",
+    ]
+    if rule.excluded_channels:
+        channels = ", ".join(sql.text(channel) for channel in rule.excluded_channels)
+        conditions.append(f"h.channel NOT IN ({channels})")
+    return " AND ".join(conditions)
+
+
+def _active_users(sql: _Sql, version: _Version, month_sql: str) -> str:
+    """Σ active users of the association's claimed workloads that the version covers, in one month
+    (the hand-off's workloads, else the claim's; missing usage counts 0)."""
+    if not version.workload_ids:
+        return "0"
+    usage, tenant = _table(MonthlyUsage), _table(Tenant)
+    queued, claimed = _table(AssessmentHandoff.products.through), _table(Claim.products.through)
+    return (
+        f"(SELECT COALESCE(SUM(u.active_users), 0) FROM {usage} u INNER JOIN {tenant} t"  # noqa: S608  (names from the models, values as parameters)
+        f" ON t.id = u.tenant_id WHERE t.tenant_id = h.tenant_id AND u.month = {month_sql}"
+        f" AND u.product_id IN ({sql.integers(version.workload_ids)})"
+        f" AND (u.product_id IN (SELECT q.product_id FROM {queued} q WHERE q.assessmenthandoff_id = h.id)"
+        f" OR (NOT EXISTS (SELECT 1 FROM {queued} q WHERE q.assessmenthandoff_id = h.id)"
+        f" AND u.product_id IN (SELECT c.product_id FROM {claimed} c WHERE c.claim_id = h.claim_id))))"
+    )
+
+
+def _units(sql: _Sql, month: dt.date, version: _Version) -> tuple[str, str]:
+    """The (now, baseline) expressions whose positive difference is the month's units."""
+    rule = version.rule
+    if rule.metric == Metric.ONE_TIME_FEE:
+        return "1", "0"
+    if rule.metric == Metric.NEW_SEATS:
+        seats = (
+            f"(SELECT s.seats FROM {_table(Subscription)} s INNER JOIN {_table(Tenant)} t"  # noqa: S608  (names from the models, values as parameters)
+            f" ON t.id = s.tenant_id WHERE s.subscription_id = h.subscription_id"
+            f" AND t.tenant_id = h.tenant_id)"
+        )
+        # No named subscription, or no seats recorded at association: nothing to grow from.
+        return (
+            f"CASE WHEN h.subscription_id IS NULL OR h.baseline_seats IS NULL THEN 0"
+            f" ELSE COALESCE({seats}, 0) END",
+            "COALESCE(h.baseline_seats, 0)",
+        )
+    # The baseline month is the month before the association month; the association month is
+    # told by the hand-off's moment against the local month starts, so no time-zone arithmetic
+    # runs in SQL.
+    branches = []
+    for offset in range(rule.eligible_months - 1, 0, -1):
+        association = add_months(month, -offset)
+        branches.append(
+            f"WHEN h.queued_at < {sql.moment(month_starts(add_months(association, 1)))}"
+            f" THEN {sql.date(add_months(association, -1))}"
+        )
+    baseline_month = (
+        f"CASE {' '.join(branches)} ELSE {sql.date(add_months(month, -1))} END"
+        if branches
+        else sql.date(add_months(month, -1))
+    )
+    now = _active_users(sql, version, sql.date(month))
+    baseline = _active_users(sql, version, baseline_month)
+    return now, baseline
+
+
+def _insert_lines(month: dt.date, version: _Version, ids: tuple[int, int], now: dt.datetime) -> int:
+    """One INSERT … SELECT of the month's lines of one programme's associations in `ids`.
+
+    Three nested selects: `w` the associations with the month's and the baseline's figures, `x`
+    their units (the positive difference), `y` the gross amount in ten-thousandths; the outer one
+    caps, applies the threshold, rounds half up once to the minor unit and picks the statement
+    (the partner's first draft from the month on: `attach_to_statements` has made and locked it).
+    """
+    rule = version.rule
+    sql = _Sql()
+    exponent = MINOR_UNIT_EXPONENT[Currency(rule.currency)]
+    scale = 10 ** (RATE_SCALE - exponent)
+    minimum = sql.integer(rule.minimum_units)
+    if version.cap_scaled is None:
+        cap_applied, payable = "FALSE", "y.gross"
+    else:
+        cap = sql.integer(version.cap_scaled)
+        cap_applied = f"CASE WHEN y.units >= {minimum} AND y.gross > {cap} THEN TRUE ELSE FALSE END"
+        payable = f"CASE WHEN y.gross > {cap} THEN {cap} ELSE y.gross END"
+    # Integer division of non-negative integers: adding half the divisor first rounds half up.
+    minor = (
+        f"(CASE WHEN y.units < {minimum} THEN 0"
+        f" ELSE ({payable} + {sql.integer(scale // 2)}) / {sql.integer(scale)} END)"
+    )
+    amount = (
+        f"CAST({minor} AS numeric) / {sql.integer(10**exponent)}"
+        if sql.postgres
+        # SQLite keeps the amount as a float with at most 14 significant digits, which Django
+        # reads back exactly (quantized to the field's two decimals).
+        else f"{minor} / {10**exponent}.0"
+    )
+    month_sql = sql.date(month)
+    statement = (
+        f"(SELECT s.id FROM {_table(Statement)} s WHERE s.partner_id = y.partner_id"  # noqa: S608  (names from the models, values as parameters)
+        f" AND s.month >= {month_sql} AND s.status = {sql.text(Statement.Status.DRAFT)}"
+        f" ORDER BY s.month LIMIT 1)"
+    )
+    now_units, baseline_units = _units(sql, month, version)
+    columns = (
+        "kind, partner_id, assessment_id, programme, month, tenant_id, subscription_id, rule_id,"
+        " metric, units, rate, minimum_units, cap, cap_applied, amount, currency, revision,"
+        " reverses_id, reversal_reason, statement_id, created_at"
+    )
+    text = (
+        f"INSERT INTO {_table(EarningsLine)} ({columns})"  # noqa: S608  (names from the models, values as parameters)
+        f" SELECT {sql.text(EarningsLine.Kind.EARNING)}, y.partner_id, y.id, y.programme, {month_sql},"
+        f" y.tenant_id, y.subscription_id, {sql.integer(rule.pk)}, {sql.text(rule.metric)}, y.units,"
+        f" {sql.decimal(rule.rate)}, {minimum}, {sql.decimal(rule.monthly_cap)}, {cap_applied},"
+        f" {amount}, {sql.text(rule.currency)}, 0, NULL, '', {statement}, {sql.moment(now)}"
+        f" FROM (SELECT x.*, x.units * {sql.integer(version.rate_scaled)} AS gross"
+        f" FROM (SELECT w.*, CASE WHEN w.now_units > w.baseline_units"
+        f" THEN w.now_units - w.baseline_units ELSE 0 END AS units"
+        f" FROM (SELECT h.id, h.partner_id, h.programme, h.tenant_id, h.subscription_id,"
+        f" {now_units} AS now_units, {baseline_units} AS baseline_units"
+        f" FROM {_table(AssessmentHandoff)} h WHERE {_candidates(sql, month, version, ids)}) w) x) y"
+        # SQLite reads ON CONFLICT after a bare FROM as a join's ON: a WHERE makes it unambiguous.
+        f" WHERE 1 = 1 ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(text, sql.params)
+        return max(cursor.rowcount, 0)
+
+
+def month_has_ended(month: dt.date, now: dt.datetime) -> bool:
+    """Whether `month` is over at `now` in the site's time zone."""
+    return month_starts(add_months(first_of_month(month), 1)) <= now
+
+
+def _lock_candidates(month: dt.date, versions: dict[str, _Version], ids: tuple[int, int]) -> set[int]:
+    """The partners of the batch's associations that earn a line this month and have none yet.
+
+    On PostgreSQL the associations' rows are locked FOR SHARE until the batch commits: an
+    association that ends meanwhile (its UPDATE of `ended_at`) waits for the lines to be written
+    and then reverses them, and one that ended just before is seen ended here. Two runs of the job
+    share these locks and meet at the statements' row locks instead.
+    """
+    sql = _Sql()
+    clauses = " OR ".join(f"({_candidates(sql, month, version, ids)})" for version in versions.values())
+    text = (
+        f"SELECT h.id, h.partner_id FROM {_table(AssessmentHandoff)} h"  # noqa: S608  (as above)
+        f" WHERE {clauses} ORDER BY h.id"
+    )
+    if sql.postgres:
+        text += " FOR SHARE OF h"
+    with connection.cursor() as cursor:
+        cursor.execute(text, sql.params)
+        return {partner_id for _id, partner_id in cursor.fetchall()}
+
+
+def _deadlocked(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "40P01"
+
+
+def _assess_batch(
+    month: dt.date, versions: dict[str, _Version], ids: tuple[int, int], now: dt.datetime
+) -> int:
+    """One transaction: lock the batch's earning associations, make and lock their partners' draft
+    statements, insert the lines (one INSERT … SELECT per programme). A deadlock with a sweep that
+    ends associations of the batch meanwhile is retried: the batch is all or nothing."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                partners = _lock_candidates(month, versions, ids)
+                if not partners:
+                    return 0
+                attach_to_statements({(partner_id, month) for partner_id in partners}, now=now)
+                return sum(_insert_lines(month, version, ids, now) for version in versions.values())
+        except OperationalError as exc:
+            if not _deadlocked(exc) or attempt == 2:
+                raise
+    return 0
+
+
+def assess_month(month: dt.date, *, now: dt.datetime | None = None) -> MonthAssessment:
+    """Write `month`'s earning lines for every association that earns one (see earnings.md).
+
+    The month must have ended (MonthNotEnded otherwise, nothing written). Set-based: associations
+    go in id ranges of ASSESS_BATCH, each one transaction of a fixed number of statements, and the
+    database computes and inserts the lines (INSERT … SELECT … ON CONFLICT DO NOTHING against
+    `one_earning_per_association_month`). Idempotent: an association that has its line for the
+    month is skipped, so a second run, or one in another process at the same time, writes nothing
+    twice. Each line uses, and records, the rule version in force for `month`.
+    """
+    now = now or timezone.now()
+    month = first_of_month(month)
+    if not month_has_ended(month, now):
+        raise MonthNotEnded(
+            _(
+                "%(month)s has not ended yet: its usage is not final. A month can be assessed from "
+                "the first day of the following month."
+            )
+            % {"month": f"{month:%Y-%m}"}
+        )
+    versions = versions_in_force(month)
+    written = 0
+    if versions:
+        bounds = AssessmentHandoff.objects.filter(eligible=True, programme__in=list(versions)).aggregate(
+            low=Min("id"), high=Max("id")
+        )
+        if bounds["low"] is not None:
+            for start in range(bounds["low"], bounds["high"] + 1, ASSESS_BATCH):
+                written += _assess_batch(month, versions, (start, start + ASSESS_BATCH), now)
+    month_lines = EarningsLine.objects.filter(month=month, kind=EarningsLine.Kind.EARNING, reversal=None)
+    totals = {
+        row["currency"]: row["total"]
+        for row in month_lines.order_by()
+        .values("currency")
+        .annotate(total=Sum("amount"))
+        .order_by("currency")
+    }
+    return MonthAssessment(month=month, written=written, month_lines=month_lines.count(), month_totals=totals)

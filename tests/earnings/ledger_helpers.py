@@ -108,7 +108,9 @@ def association(
     real draft: the ledger reads the hand-off, not the claim's status)."""
     partner = partner or PartnerFactory()
     tenant_row = tenant_row or tenant()
-    claim = draft(partner, products=tuple(products), **customer_of(tenant_row))
+    # The claim names a tenant of its own (no duplicate-claim refusal among a test's many
+    # associations of one customer); the ledger reads the tenant the hand-off recorded.
+    claim = draft(partner, products=tuple(products), customer_tenant_id=uuid.uuid4())
     handoff = AssessmentHandoff.objects.create(
         claim=claim,
         partner=partner,
