@@ -65,6 +65,12 @@ app.conf.beat_schedule = {
         "task": "claims.tasks.lapse_inactive_subscriptions",
         "schedule": crontab(hour=5, minute=0),
     },
+    # Daily at 06:00 UTC (after the night's feeds and the lapse job): write the previous month's
+    # earning lines; idempotent, so each later day only adds what was missing.
+    "assess-previous-month": {
+        "task": "earnings.tasks.assess_previous_month",
+        "schedule": crontab(hour=6, minute=0),
+    },
     # Daily at 03:30 UTC: forget Partner API idempotency keys older than 24 hours.
     "purge-idempotency-keys": {
         "task": "api.tasks.purge_idempotency_keys",

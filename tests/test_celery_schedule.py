@@ -16,6 +16,7 @@ from consent.tasks import close_consent_windows
 from cpor import outbox
 from cpor.celery import app
 from cpor.models import OutboundEmail
+from earnings.tasks import assess_previous_month
 from tests.factories import addresses, claim_in, manager_of
 
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)  # a Monday
@@ -34,6 +35,7 @@ def test_every_scheduled_task_is_registered() -> None:
         "claims.tasks.lapse_inactive_subscriptions",
         "consent.tasks.send_requested_sign_in_links",
         "consent.tasks.purge_sign_in_links",
+        "earnings.tasks.assess_previous_month",
     } <= set(scheduled.values())
 
 
@@ -41,6 +43,7 @@ def test_the_fixed_job_names_are_the_task_names() -> None:
     assert expire_partner_action_claims.name == "claims.tasks.expire_partner_action_claims"
     assert close_consent_windows.name == "consent.tasks.close_consent_windows"
     assert lapse_inactive_subscriptions.name == "claims.tasks.lapse_inactive_subscriptions"
+    assert assess_previous_month.name == "earnings.tasks.assess_previous_month"
 
 
 def history(claim: Claim) -> list[tuple[str, str, str, str]]:
