@@ -323,7 +323,10 @@ def test_history_words_an_eligible_assessment() -> None:
     )
     with translation.override("tr"):
         (entry,) = history_entries(ClaimEvent.objects.filter(claim=claim, action="assessed"))
-    assert "2026-01" in entry.note and "eligible." not in entry.note
+    assert (entry.action, entry.note) == (
+        "Teşvikler için değerlendirildi",
+        "OSU (kullanım): uygun.\n2026-01 itibarıyla geçerli koşullar.",
+    )
 
 
 def test_a_hand_off_run_again_keeps_its_assessment_and_writes_no_second_event() -> None:

@@ -1,0 +1,104 @@
+"""The earnings demo added to `seed_demo` (through claims' demo-seeder registry), and the
+re-assessment of associations assessed before their programme had terms, which it relies on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils import timezone
+
+from claims.contributions import demo_seeders
+from claims.models import Claim, ClaimEvent, Membership, Programme
+from consent.tasks import close_consent_windows
+from earnings import demo
+from earnings.assessment import assess_again_without_terms
+from earnings.models import FINANCE_GROUP, AssessmentHandoff, ProgrammeRule
+from tests.earnings.test_assessment import rule
+from tests.factories import claim_in
+
+pytestmark = pytest.mark.django_db
+R = AssessmentHandoff.Reason
+
+
+def seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> tuple[object, ...]:
+    return (
+        get_user_model().objects.count(),
+        Membership.objects.count(),
+        sorted(ProgrammeRule.objects.values_list("programme", "effective_from", "rate", "is_example")),
+        sorted(AssessmentHandoff.objects.values_list("claim_id", "eligible", "reasons", "rule_id")),
+        ClaimEvent.objects.filter(action=ClaimEvent.Action.ASSESSED).count(),
+    )
+
+
+def test_earnings_registers_its_demo_seeder() -> None:
+    assert demo.seed in demo_seeders()
+
+
+def test_the_demo_adds_finance_the_billing_people_and_example_terms_once() -> None:
+    printed = seed()
+    users = get_user_model().objects
+    fiona = users.get(username="fiona@cpor.example")
+    assert fiona.is_staff and fiona.check_password("demo-password")
+    assert list(fiona.groups.values_list("name", flat=True)) == [FINANCE_GROUP]
+    for email, role in (
+        ("grace@contoso.example", Membership.Role.GLOBAL_ADMIN),
+        ("bill@contoso.example", Membership.Role.BILLING_ADMIN),
+    ):
+        person = users.get(username=email)
+        assert person.check_password("demo-password") and not person.is_staff
+        assert (person.membership.partner.name, person.membership.role) == ("Contoso", role)
+        assert email in printed
+    assert "fiona@cpor.example" in printed
+    terms = {rule.programme: rule for rule in ProgrammeRule.objects.all()}
+    assert set(terms) == {Programme.OSU, Programme.OSA}
+    assert all(rule.is_example for rule in terms.values())
+    assert terms[Programme.OSU].metric == "active_user_growth"
+    assert terms[Programme.OSA].metric == "one_time_fee"
+    # The demo's OSU association was assessed while the claims were seeded, before the terms
+    # existed; it is assessed again under them.
+    intune = AssessmentHandoff.objects.get(claim__name="Northwind — Intune rollout")
+    assert (intune.eligible, intune.reasons, intune.rule) == (True, [], terms[Programme.OSU])
+    revenue = AssessmentHandoff.objects.get(claim__name="Wingtip — Customer Service rollout")
+    assert (revenue.eligible, revenue.reasons) == (False, [R.REVENUE_ASSOCIATION])
+    first = snapshot()
+    seed()
+    assert snapshot() == first
+
+
+def test_terms_published_late_apply_to_associations_assessed_without_any() -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC), tick=False):
+        claim = claim_in(Claim.Status.APPROVED)
+        revenue = claim_in(Claim.Status.APPROVED, partner=claim.partner, activity="revenue_association")
+        with time_machine.travel(timezone.now() + dt.timedelta(days=8), tick=False):
+            assert close_consent_windows() == 2
+        assert AssessmentHandoff.objects.get(claim=claim).reasons == [R.NO_PROGRAMME_RULE]
+        terms = rule(dt.date(2026, 2, 1))
+        later = timezone.now() + dt.timedelta(days=20)
+        assert assess_again_without_terms(partner_ids=[claim.partner_id], now=later) == 1
+        handoff = AssessmentHandoff.objects.get(claim=claim)
+        assert (handoff.eligible, handoff.reasons, handoff.rule, handoff.assessed_at) == (
+            True,
+            [],
+            terms,
+            later,
+        )
+        notes = list(ClaimEvent.objects.filter(claim=claim, action="assessed").values_list("note", flat=True))
+        assert notes == [
+            "Assessed for OSU (usage): not eligible. "
+            "The programme has no terms in force for the association month.",
+            "Assessed for OSU (usage): eligible.",
+        ]
+        assert AssessmentHandoff.objects.get(claim=revenue).reasons == [R.REVENUE_ASSOCIATION]
+        assert assess_again_without_terms(partner_ids=[claim.partner_id], now=later) == 0
+        assert ClaimEvent.objects.filter(claim=claim, action="assessed").count() == 2
