@@ -81,7 +81,7 @@ class StatementAdmin(admin.ModelAdmin):
     change_form_template = "earnings/statement_admin_change_form.html"
     fields = (
         "partner",
-        "month",
+        "month_label",
         "status",
         "created_at",
         "approved_at",

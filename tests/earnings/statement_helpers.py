@@ -94,7 +94,7 @@ def line(
     return EarningsLine.objects.create(
         partner=statement.partner,
         assessment=association,
-        programme=association.programme,
+        programme=rule.programme,
         month=month or statement.month,
         tenant_id=association.tenant_id,
         subscription_id=association.subscription_id,
