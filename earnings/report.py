@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum, TextChoices
 from django.utils.translation import gettext_lazy as _
 
@@ -135,6 +136,14 @@ def parse_cursor(text: str | None) -> tuple[dt.date, int] | None:
         return None
 
 
+def _explained_page(lines: QuerySet[EarningsLine], order: tuple[str, ...], limit: int) -> list[EarningsLine]:
+    """The first `limit` lines in `order`, with their explanations, in one query: the page's ids
+    are picked from the ledger alone (an index walk), and only those rows are joined. Joining
+    first lets the planner join every one of the partner's lines before it sorts."""
+    page_ids = lines.order_by(*order).values("pk")[:limit]
+    return list(with_explanations(EarningsLine.objects.filter(pk__in=page_ids)).order_by(*order))
+
+
 @dataclass
 class LinePage:
     lines: list[EarningsLine]
@@ -154,10 +163,8 @@ def line_page(
     newer than `before`. One query (size + 1 rows tell whether another page follows)."""
     if before is not None:
         month, pk = before
-        rows = list(
-            with_explanations(lines.filter(Q(month__gt=month) | Q(month=month, id__gt=pk))).order_by(
-                "month", "id"
-            )[: size + 1]
+        rows = _explained_page(
+            lines.filter(Q(month__gt=month) | Q(month=month, id__gt=pk)), ("month", "id"), size + 1
         )
         has_newer = len(rows) > size
         rows = rows[:size][::-1]
@@ -171,7 +178,7 @@ def line_page(
     if after is not None:
         month, pk = after
         query = lines.filter(Q(month__lt=month) | Q(month=month, id__lt=pk))
-    rows = list(with_explanations(query).order_by(*NEWEST_FIRST)[: size + 1])
+    rows = _explained_page(query, NEWEST_FIRST, size + 1)
     has_older = len(rows) > size
     rows = rows[:size]
     return LinePage(
@@ -235,7 +242,7 @@ def statements_of(partner_id: int) -> list[StatementRow]:
 def associations_of(
     partner_id: int, *, tenant: Any = None, subscription: Any = None, programme: str = ""
 ) -> QuerySet[AssessmentHandoff]:
-    """The partner's associations handed off for assessment, newest first, with the claim joined."""
+    """The partner's associations handed off for assessment, newest first."""
     handoffs = AssessmentHandoff.objects.filter(partner_id=partner_id)
     if tenant:
         handoffs = handoffs.filter(tenant_id=tenant)
@@ -243,7 +250,19 @@ def associations_of(
         handoffs = handoffs.filter(subscription_id=subscription)
     if programme:
         handoffs = handoffs.filter(programme=programme)
-    return handoffs.select_related("claim", "rule").order_by("-queued_at", "-id")
+    return handoffs.order_by("-queued_at", "-id")
+
+
+def association_page(handoffs: QuerySet[AssessmentHandoff], number: Any) -> Page:
+    """One page of associations (a count, then the page in one query): the page's ids are picked
+    from the hand-offs alone, and only those are joined to their claims and rules."""
+    page = Paginator(handoffs.values("pk"), ASSOCIATIONS_PER_PAGE).get_page(number)
+    page.object_list = list(
+        AssessmentHandoff.objects.filter(pk__in=page.object_list)
+        .select_related("claim", "rule")
+        .order_by("-queued_at", "-id")
+    )
+    return page
 
 
 @dataclass

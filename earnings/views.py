@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -104,7 +103,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
         )
     scope = {k: filters[k] for k in ("tenant", "subscription", "programme")} if valid else {}
     handoffs = report.associations_of(membership.partner_id, **scope)
-    associations = Paginator(handoffs, report.ASSOCIATIONS_PER_PAGE).get_page(request.GET.get("associations"))
+    associations = report.association_page(handoffs, request.GET.get("associations"))
     association_query = _query_without(request, "associations")
     context.update(
         {
