@@ -57,20 +57,23 @@ def claim_page_panels() -> tuple[ClaimPagePanel, ...]:
 
 
 # Demo data other apps add to `manage.py seed_demo` (earnings: its finance user, the partners'
-# billing people, example programme rules and a ledger to look at), registered from their
-# `AppConfig.ready` like the panels above, so the command in claims/ imports none of them.
+# billing people, example programme terms), registered from their `AppConfig.ready` like the panels
+# above, so the command in claims/ imports none of them.
 DemoSeeder = Callable[[], Sequence[str]]
-_demo_seeders: list[DemoSeeder] = []
+_demo_seeders: dict[bool, list[DemoSeeder]] = {True: [], False: []}
 
 
-def register_demo_seeder(seeder: DemoSeeder) -> None:
-    """Run `seeder` at the end of every `seed_demo`, after the claims (idempotent: the same
-    function twice is registered once). It must be idempotent too, as the command is, and returns
-    lines for the command to print (the accounts it added, say)."""
-    if seeder not in _demo_seeders:
-        _demo_seeders.append(seeder)
+def register_demo_seeder(seeder: DemoSeeder, *, before_claims: bool = False) -> None:
+    """Run `seeder` in every `seed_demo`: at its end, after the claims, or with `before_claims`
+    once the partners and people exist but before any demo claim moves (what the claims' own
+    steps read when they move, such as the programme terms an assessment at hand-off applies).
+    Idempotent: the same function twice is registered once. The seeder must be idempotent too,
+    as the command is, and returns lines for the command to print (the accounts it added, say)."""
+    registered = _demo_seeders[before_claims]
+    if seeder not in registered:
+        registered.append(seeder)
 
 
-def demo_seeders() -> tuple[DemoSeeder, ...]:
-    """The registered demo seeders, in the order they were registered."""
-    return tuple(_demo_seeders)
+def demo_seeders(*, before_claims: bool = False) -> tuple[DemoSeeder, ...]:
+    """The demo seeders registered for that moment, in the order they were registered."""
+    return tuple(_demo_seeders[before_claims])

@@ -14,6 +14,7 @@ class EarningsConfig(AppConfig):
         from earnings.models import AssessmentHandoff
 
         register_reason_labels("assessment_reasons", AssessmentHandoff.Reason)
+        register_demo_seeder(demo.seed_terms, before_claims=True)
         register_demo_seeder(demo.seed)
 
         register_step(

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone, translation
 
 from claims.models import Claim, ClaimEvent, Programme, Subscription
@@ -283,18 +284,21 @@ def _assessed_event(
     }
 
 
-def assess_again_without_terms(*, partner_ids: Iterable[int], now: dt.datetime) -> int:
-    """Assess again the partners' associations that were assessed before their programme had terms
-    in force for their month (`no_programme_rule`) and have not ended: terms published late apply
-    to them as if they had been there. Nothing else is ever assessed again (no ledger line can refer
-    to these: they were not eligible). Each gets its new assessment and a history event; returns
-    how many were assessed again."""
+def assess_outstanding(*, partner_ids: Iterable[int], now: dt.datetime) -> int:
+    """Assess the partners' associations that have not ended and hold no assessment under terms:
+    those queued before assessments existed (moved from consent/, never assessed), and those
+    assessed before their programme had terms in force for their month (`no_programme_rule`):
+    terms published late apply to them as if they had been there. Nothing else is ever assessed
+    again, and no ledger line can refer to these (they were not eligible). Each gets its
+    assessment and a history event; returns how many were assessed."""
     handoffs = [
         handoff
         for handoff in AssessmentHandoff.objects.filter(
-            partner_id__in=list(partner_ids), eligible=False, rule=None, ended_at=None
+            Q(assessed_at=None) | Q(eligible=False, rule=None),
+            partner_id__in=list(partner_ids),
+            ended_at=None,
         )
-        if Reason.NO_PROGRAMME_RULE in (handoff.reasons or ())
+        if handoff.assessed_at is None or Reason.NO_PROGRAMME_RULE in (handoff.reasons or ())
     ]
     if not handoffs:
         return 0

@@ -2,9 +2,8 @@
 
 Idempotent like the command: Fiona of "Incentive finance", Contoso's Global and Billing admins
 (Grace and Bill), and example terms for OSU (active-user growth) and OSA (a one-time fee), marked
-as examples — not any real programme's rates. The demo's associations were assessed while the claims
-were seeded, before these terms existed on a fresh database: those are assessed again under them
-(their history shows both assessments).
+as examples — not any real programme's rates. The terms are seeded before the demo's claims move
+(`seed_terms`), so the associations the demo forms are assessed under them at hand-off.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from claims.models import Membership, Partner, Product, Programme, Subscription
-from earnings.assessment import assess_again_without_terms
+from earnings.assessment import assess_outstanding
 from earnings.models import FINANCE_GROUP, Currency, Metric, ProgrammeRule
 
 PASSWORD = "demo-password"
@@ -72,8 +71,15 @@ EXAMPLE_TERMS = [
 ]
 
 
+def seed_terms() -> list[str]:
+    """The example terms, before the demo's claims move (their assessment at hand-off applies them)."""
+    for terms in EXAMPLE_TERMS:
+        _example_terms(terms)
+    return []
+
+
 def seed() -> list[str]:
-    """Add the earnings demo (idempotent); the lines say who signs in for it."""
+    """Add the earnings demo's people (idempotent); the lines say who signs in for it."""
     user_model = get_user_model()
     lines = []
     for email, first_name, group in STAFF:
@@ -87,9 +93,9 @@ def seed() -> list[str]:
             user=user, defaults={"partner": partners[partner_name], "role": role}
         )
         lines.append(f"  {email:26} {partner_name}, {Membership.Role(role).label}")
-    for terms in EXAMPLE_TERMS:
-        _example_terms(terms)
-    assess_again_without_terms(
+    # A demo database seeded before the earnings demo existed holds associations assessed without
+    # terms, or never assessed: they are assessed under the example terms.
+    assess_outstanding(
         partner_ids=Partner.objects.filter(name__in={"Contoso", "Fabrikam"}).values_list("pk", flat=True),
         now=timezone.now(),
     )

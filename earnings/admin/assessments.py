@@ -81,7 +81,15 @@ class ProgrammeRuleAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: ProgrammeRule | None = None) -> list[str]:
         fields = list(ProgrammeRuleForm.Meta.fields)
-        return [*fields, "created_at", "created_by"] if obj is not None else fields
+        if obj is None:
+            return fields
+        if not self.has_change_permission(request, obj):
+            # Shown, not edited: the channels by name rather than the stored codes.
+            fields[fields.index("excluded_channels")] = "excluded_shown"
+        return [*fields, "created_at", "created_by"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ProgrammeRule | None = None) -> tuple[str, ...]:
+        return (*self.readonly_fields, "excluded_shown")
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         """A new version: from the version named by `?from=<id>` (its terms, a start month it may

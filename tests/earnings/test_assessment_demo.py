@@ -16,7 +16,7 @@ from claims.contributions import demo_seeders
 from claims.models import Claim, ClaimEvent, Membership, Programme
 from consent.tasks import close_consent_windows
 from earnings import demo
-from earnings.assessment import assess_again_without_terms
+from earnings.assessment import assess_outstanding
 from earnings.models import FINANCE_GROUP, AssessmentHandoff, ProgrammeRule
 from tests.earnings.test_assessment import rule
 from tests.factories import claim_in
@@ -41,8 +41,9 @@ def snapshot() -> tuple[object, ...]:
     )
 
 
-def test_earnings_registers_its_demo_seeder() -> None:
+def test_earnings_registers_its_demo_seeders() -> None:
     assert demo.seed in demo_seeders()
+    assert demo.seed_terms in demo_seeders(before_claims=True)
 
 
 def test_the_demo_adds_finance_the_billing_people_and_example_terms_once() -> None:
@@ -65,10 +66,11 @@ def test_the_demo_adds_finance_the_billing_people_and_example_terms_once() -> No
     assert all(rule.is_example for rule in terms.values())
     assert terms[Programme.OSU].metric == "active_user_growth"
     assert terms[Programme.OSA].metric == "one_time_fee"
-    # The demo's OSU association was assessed while the claims were seeded, before the terms
-    # existed; it is assessed again under them.
+    # The terms are there before the demo's claims move: its OSU association is assessed under them
+    # once, at hand-off.
     intune = AssessmentHandoff.objects.get(claim__name="Northwind — Intune rollout")
     assert (intune.eligible, intune.reasons, intune.rule) == (True, [], terms[Programme.OSU])
+    assert ClaimEvent.objects.filter(claim=intune.claim, action="assessed").count() == 1
     revenue = AssessmentHandoff.objects.get(claim__name="Wingtip — Customer Service rollout")
     assert (revenue.eligible, revenue.reasons) == (False, [R.REVENUE_ASSOCIATION])
     first = snapshot()
@@ -85,7 +87,7 @@ def test_terms_published_late_apply_to_associations_assessed_without_any() -> No
         assert AssessmentHandoff.objects.get(claim=claim).reasons == [R.NO_PROGRAMME_RULE]
         terms = rule(dt.date(2026, 2, 1))
         later = timezone.now() + dt.timedelta(days=20)
-        assert assess_again_without_terms(partner_ids=[claim.partner_id], now=later) == 1
+        assert assess_outstanding(partner_ids=[claim.partner_id], now=later) == 1
         handoff = AssessmentHandoff.objects.get(claim=claim)
         assert (handoff.eligible, handoff.reasons, handoff.rule, handoff.assessed_at) == (
             True,
@@ -100,5 +102,31 @@ def test_terms_published_late_apply_to_associations_assessed_without_any() -> No
             "Assessed for OSU (usage): eligible.",
         ]
         assert AssessmentHandoff.objects.get(claim=revenue).reasons == [R.REVENUE_ASSOCIATION]
-        assert assess_again_without_terms(partner_ids=[claim.partner_id], now=later) == 0
+        assert assess_outstanding(partner_ids=[claim.partner_id], now=later) == 0
         assert ClaimEvent.objects.filter(claim=claim, action="assessed").count() == 2
+
+
+def test_associations_queued_before_assessments_existed_are_assessed() -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC), tick=False):
+        claim = claim_in(Claim.Status.APPROVED)
+        with time_machine.travel(timezone.now() + dt.timedelta(days=8), tick=False):
+            assert close_consent_windows() == 1
+        # As the rows moved from consent/ were: queued, never assessed.
+        AssessmentHandoff.objects.filter(claim=claim).update(eligible=None, reasons=[], assessed_at=None)
+        terms = rule(dt.date(2026, 1, 1))
+        now = timezone.now()
+        assert assess_outstanding(partner_ids=[claim.partner_id], now=now) == 1
+        handoff = AssessmentHandoff.objects.get(claim=claim)
+        assert (handoff.eligible, handoff.rule, handoff.assessed_at) == (True, terms, now)
+        assert assess_outstanding(partner_ids=[claim.partner_id], now=now) == 0
+
+
+def test_an_ended_association_is_not_assessed_again() -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC), tick=False):
+        claim = claim_in(Claim.Status.APPROVED)
+        with time_machine.travel(timezone.now() + dt.timedelta(days=8), tick=False):
+            close_consent_windows()
+        AssessmentHandoff.objects.filter(claim=claim).update(ended_at=timezone.now())
+        rule(dt.date(2026, 1, 1))
+        assert assess_outstanding(partner_ids=[claim.partner_id], now=timezone.now()) == 0
+        assert AssessmentHandoff.objects.get(claim=claim).reasons == [R.NO_PROGRAMME_RULE]

@@ -194,6 +194,7 @@ def test_a_version_in_use_is_read_only_and_says_why() -> None:
     text = page.content.decode()
     assert "This version is read-only: the ledger or an assessment already uses it." in text
     assert 'name="rate"' not in text  # no input: the terms show as text
+    assert "Cloud Solution Provider" in text and "[&quot;csp&quot;]" not in text
     new_version = reverse(ADD) + f"?from={version.pk}"
     assert new_version.replace("&", "&amp;") in text
     before = rules_fingerprint()

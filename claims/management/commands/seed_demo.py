@@ -116,6 +116,9 @@ class Command(BaseCommand):
             for tenant_id, name, domain in TENANTS:
                 tenant, _ = Tenant.objects.update_or_create(tenant_id=tenant_id, defaults={"name": name})
                 TenantDomain.objects.update_or_create(domain=domain, defaults={"tenant": tenant})
+            # What the apps built on claims need in place before the claims move (earnings: the
+            # programme terms the assessment at hand-off applies).
+            contributed = [line for seeder in demo_seeders(before_claims=True) for line in seeder()]
             now = timezone.now()
             self._subscriptions(now)
             created = self._claims(people)
@@ -125,8 +128,8 @@ class Command(BaseCommand):
                 now=now - dt.timedelta(days=LAPSED_DAYS),
             )
             usage = self._usage(now)
-            # What the apps built on claims add to the demo (earnings: finance, rules, a ledger).
-            contributed = [line for seeder in demo_seeders() for line in seeder()]
+            # And what they add once the claims are there.
+            contributed += [line for seeder in demo_seeders() for line in seeder()]
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready ({created} new claims, {usage.changed} usage rows changed).")
         )
