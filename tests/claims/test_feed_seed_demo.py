@@ -85,7 +85,8 @@ def test_demo_business_applications_claims_name_subscriptions_the_checks_accept(
     with time_machine.travel(NOW, tick=False):
         call_command("seed_demo", stdout=io.StringIO())
         named = {c.name: c for c in Claim.objects.exclude(subscription_id=None)}
-        assert set(named) == {
+        # The earnings demo (earnings/demo.py) adds the associations that earn; they name some too.
+        assert {name for name in named if not name.endswith("(earning)")} == {
             "Northwind — Dynamics 365 Sales rollout (ready to submit)",
             "Adventure Works — Power Apps field inspections",
             "Wingtip — Field Service",

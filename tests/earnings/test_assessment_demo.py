@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -13,11 +14,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from claims.contributions import demo_seeders
-from claims.models import Claim, ClaimEvent, Membership, Programme
+from claims.models import Claim, ClaimEvent, Membership, Partner, Programme
 from consent.tasks import close_consent_windows
 from earnings import demo
 from earnings.assessment import assess_outstanding
-from earnings.models import FINANCE_GROUP, AssessmentHandoff, ProgrammeRule
+from earnings.models import FINANCE_GROUP, AssessmentHandoff, EarningsLine, ProgrammeRule, Statement
 from tests.earnings.test_assessment import rule
 from tests.factories import claim_in
 
@@ -76,6 +77,57 @@ def test_the_demo_adds_finance_the_billing_people_and_example_terms_once() -> No
     first = snapshot()
     seed()
     assert snapshot() == first
+
+
+def test_the_demo_ledger_has_lines_and_a_statement_in_each_state() -> None:
+    with time_machine.travel(dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC), tick=False):
+        seed()
+        contoso = Partner.objects.get(name="Contoso")
+        earning = AssessmentHandoff.objects.filter(partner=contoso, claim__name__endswith="(earning)")
+        assert sorted(earning.values_list("programme", "eligible")) == [
+            (Programme.OSA, True),
+            (Programme.OSU, True),
+        ]
+        # Formed four months ago through the workflow, their whole history moved back with them.
+        for handoff in earning:
+            assert handoff.association_month == dt.date(2026, 7, 1)
+            times = list(ClaimEvent.objects.filter(claim=handoff.claim).values_list("created_at", flat=True))
+            assert max(times) < dt.datetime(2026, 7, 13, tzinfo=dt.UTC)
+        lines = EarningsLine.objects.filter(partner=contoso)
+        assert sorted(set(lines.values_list("month", flat=True))) == [
+            dt.date(2026, 7, 1),
+            dt.date(2026, 8, 1),
+            dt.date(2026, 9, 1),
+            dt.date(2026, 10, 1),
+        ]
+        osa = lines.get(programme=Programme.OSA)
+        assert (osa.month, osa.units, osa.amount, osa.currency) == (
+            dt.date(2026, 7, 1),
+            1,
+            Decimal("1500.00"),
+            "USD",
+        )
+        statements = list(
+            Statement.objects.filter(partner=contoso)
+            .order_by("month")
+            .values_list("month", "status", "payment_reference")
+        )
+        assert statements == [
+            (dt.date(2026, 7, 1), Statement.Status.PAID, "DEMO-PAY-202607"),
+            (dt.date(2026, 8, 1), Statement.Status.APPROVED, ""),
+            (dt.date(2026, 9, 1), Statement.Status.DRAFT, ""),
+            (dt.date(2026, 10, 1), Statement.Status.DRAFT, ""),
+        ]
+        before = (list(lines.values_list("pk", flat=True)), statements)
+        seed()
+        assert (
+            list(lines.values_list("pk", flat=True)),
+            list(
+                Statement.objects.filter(partner=contoso)
+                .order_by("month")
+                .values_list("month", "status", "payment_reference")
+            ),
+        ) == before
 
 
 def test_terms_published_late_apply_to_associations_assessed_without_any() -> None:
