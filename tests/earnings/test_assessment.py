@@ -392,3 +392,15 @@ def test_the_partners_claims_manager_sees_the_event_and_an_outsider_does_not() -
     insider = Client()
     insider.force_login(manager_of(claim))
     assert "OSU (usage): eligible." in insider.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+
+
+def test_the_association_month_is_the_local_month_of_the_hand_off(settings: Any) -> None:
+    settings.TIME_ZONE = "Europe/Istanbul"  # UTC+3: 22:30 UTC on 31 March is 01:30 on 1 April there
+    rule(dt.date(2026, 1, 1))
+    april = rule(dt.date(2026, 4, 1), workloads=("power-bi",))
+    claim = approved()
+    with time_machine.travel(dt.datetime(2026, 3, 31, 22, 30, tzinfo=dt.UTC), tick=False):
+        assert close_consent_windows() == 1
+    handoff = assessment_of(claim)
+    assert handoff.association_month == dt.date(2026, 4, 1)
+    assert (handoff.rule, handoff.reasons) == (april, [R.WORKLOAD_OUTSIDE_PROGRAMME])
