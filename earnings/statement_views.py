@@ -11,12 +11,16 @@ GET only: nothing here changes anything.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
@@ -24,14 +28,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from claims.models import Membership
+from claims.models import Membership, Programme
 from claims.selectors import membership_for
-from earnings.models import EarningsLine, Statement
+from earnings.models import EarningsLine, Metric, ProgrammeRule, Statement, round_money
 from earnings.statements import is_finance, statement_totals
 
 # The roles that see amounts (the design's access rule for /earnings/).
 STATEMENT_ROLES = frozenset({Membership.Role.GLOBAL_ADMIN, Membership.Role.BILLING_ADMIN})
 CSV_CHUNK = 2000
+# A printed statement lists its lines up to this many (some fifty pages); a larger one prints its
+# sums by month, programme and kind, and the CSV carries every line.
+PRINT_LINES_LIMIT = 2000
 
 
 def statement_for(request: HttpRequest, pk: int) -> tuple[Statement, bool]:
@@ -57,12 +64,118 @@ def statement_for(request: HttpRequest, pk: int) -> tuple[Statement, bool]:
     return statement, False
 
 
-def statement_lines(statement: Statement) -> QuerySet[EarningsLine]:
-    return (
-        EarningsLine.objects.filter(statement=statement)
-        .select_related("assessment__claim", "rule")
-        .order_by("month", "id")
-    )
+@dataclass(frozen=True, slots=True)
+class StatementRow:
+    """One ledger line as a statement shows it, its labels resolved once per statement rather than
+    once per line (a statement can hold a line for each of a partner's tens of thousands of
+    associations)."""
+
+    pk: int
+    kind: str
+    kind_label: str
+    month: dt.date
+    assessment_id: int
+    claim_id: int
+    customer_name: str
+    tenant_id: uuid.UUID | None
+    subscription_id: uuid.UUID | None
+    programme_label: str
+    metric_label: str
+    units: int
+    rate: Decimal
+    minimum_units: int
+    cap: Decimal | None
+    cap_applied: bool
+    amount: Decimal
+    currency: str
+    rule_effective_from: dt.date
+    rule_is_example: bool
+    rule_label: str
+    reverses_id: int | None
+    reversal_reason_label: str
+    created_at: dt.datetime
+
+
+_ROW_FIELDS = (
+    "pk",
+    "kind",
+    "month",
+    "assessment_id",
+    "assessment__claim_id",
+    "assessment__claim__customer_name",
+    "tenant_id",
+    "subscription_id",
+    "programme",
+    "metric",
+    "units",
+    "rate",
+    "minimum_units",
+    "cap",
+    "cap_applied",
+    "amount",
+    "currency",
+    "rule_id",
+    "reverses_id",
+    "reversal_reason",
+    "created_at",
+)
+
+
+def statement_rows(statement: Statement, *, limit: int | None = None) -> Iterator[StatementRow]:
+    """The statement's lines, oldest month first, streamed in chunks: two queries for the rules and
+    one per CHUNK lines, whatever the statement's size."""
+    kinds = {k: str(v) for k, v in EarningsLine.Kind.choices}
+    reasons = {k: str(v) for k, v in EarningsLine.ReversalReason.choices}
+    programmes = {k: str(v) for k, v in Programme.choices}
+    metrics = {k: str(v) for k, v in Metric.choices}
+    example = _("example terms")
+    rules = {
+        rule.pk: rule
+        for rule in ProgrammeRule.objects.filter(
+            pk__in=EarningsLine.objects.filter(statement=statement).values("rule_id")
+        )
+    }
+    rule_labels = {
+        pk: f"{programmes.get(r.programme, r.programme)} {r.effective_from:%Y-%m}"
+        + (f" ({example})" if r.is_example else "")
+        for pk, r in rules.items()
+    }
+    lines = EarningsLine.objects.filter(statement=statement).order_by("month", "id").values_list(*_ROW_FIELDS)
+    if limit is not None:
+        lines = lines[:limit]
+    for values in lines.iterator(chunk_size=CSV_CHUNK):
+        row = dict(zip(_ROW_FIELDS, values, strict=True))
+        rule = rules[row["rule_id"]]
+        yield StatementRow(
+            pk=row["pk"],
+            kind=row["kind"],
+            kind_label=kinds.get(row["kind"], row["kind"]),
+            month=row["month"],
+            assessment_id=row["assessment_id"],
+            claim_id=row["assessment__claim_id"],
+            customer_name=row["assessment__claim__customer_name"],
+            tenant_id=row["tenant_id"],
+            subscription_id=row["subscription_id"],
+            programme_label=programmes.get(row["programme"], row["programme"]),
+            metric_label=metrics.get(row["metric"], row["metric"]),
+            units=row["units"],
+            rate=row["rate"],
+            minimum_units=row["minimum_units"],
+            cap=row["cap"],
+            cap_applied=row["cap_applied"],
+            amount=row["amount"],
+            currency=row["currency"],
+            rule_effective_from=rule.effective_from,
+            rule_is_example=rule.is_example,
+            rule_label=rule_labels[rule.pk],
+            reverses_id=row["reverses_id"],
+            reversal_reason_label=reasons.get(row["reversal_reason"], row["reversal_reason"]),
+            created_at=row["created_at"],
+        )
+
+
+def uses_example_terms(statement: Statement) -> bool:
+    return EarningsLine.objects.filter(statement=statement, rule__is_example=True).exists()
 
 
 class _Echo:
@@ -76,9 +189,38 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n") else text
 
 
-def _rule_version(line: EarningsLine) -> str:
-    version = f"{line.rule.get_programme_display()} {line.rule.effective_from:%Y-%m}"
-    return f"{version} ({_('example terms')})" if line.rule.is_example else version
+@dataclass(frozen=True)
+class SummaryRow:
+    month: dt.date
+    programme_label: str
+    kind_label: str
+    currency: str
+    line_count: int
+    amount: Decimal
+
+
+def programme_summary(statement: Statement) -> list[SummaryRow]:
+    """The statement's lines summed by month, programme, kind and currency (never across currencies)."""
+    kinds = {k: str(v) for k, v in EarningsLine.Kind.choices}
+    programmes = {k: str(v) for k, v in Programme.choices}
+    rows = (
+        EarningsLine.objects.filter(statement=statement)
+        .order_by()
+        .values("month", "programme", "kind", "currency")
+        .annotate(line_count=Count("id"), amount=Sum("amount"))
+        .order_by("month", "programme", "kind", "currency")
+    )
+    return [
+        SummaryRow(
+            r["month"],
+            programmes.get(r["programme"], r["programme"]),
+            kinds.get(r["kind"], r["kind"]),
+            r["currency"],
+            r["line_count"],
+            round_money(r["amount"], r["currency"]),
+        )
+        for r in rows
+    ]
 
 
 def _status_words(statement: Statement) -> str:
@@ -128,30 +270,31 @@ def statement_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
                     _("Written"),
                 ]
             )
-            for line in statement_lines(statement).iterator(chunk_size=CSV_CHUNK):
+            yes, no = _("yes"), _("no")
+            for line in statement_rows(statement):
                 # Numbers and codes are written as they are (a negative amount stays a number);
-                # free text that a person typed goes through _cell.
+                # free text goes through _cell.
                 yield writer.writerow(
                     [
                         line.pk,
-                        line.get_kind_display(),
+                        line.kind_label,
                         f"{line.month:%Y-%m}",
-                        line.assessment.claim_id,
-                        _cell(line.assessment.claim.customer_name),
+                        line.claim_id,
+                        _cell(line.customer_name),
                         line.tenant_id or "",
                         line.subscription_id or "",
-                        line.get_programme_display(),
-                        line.get_metric_display(),
+                        line.programme_label,
+                        line.metric_label,
                         line.units,
                         line.rate,
                         line.minimum_units,
                         "" if line.cap is None else line.cap,
-                        _("yes") if line.cap_applied else _("no"),
+                        yes if line.cap_applied else no,
                         line.amount,
                         line.currency,
-                        _cell(_rule_version(line)),
+                        _cell(line.rule_label),
                         line.reverses_id or "",
-                        line.get_reversal_reason_display() if line.reversal_reason else "",
+                        line.reversal_reason_label,
                         line.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                     ]
                 )
@@ -177,16 +320,21 @@ def statement_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 def statement_print(request: HttpRequest, pk: int) -> HttpResponse:
     """The statement as a page to print or save as PDF."""
     statement, as_finance = statement_for(request, pk)
-    lines = list(statement_lines(statement))
+    lines = list(statement_rows(statement, limit=PRINT_LINES_LIMIT + 1))
+    too_many = len(lines) > PRINT_LINES_LIMIT
+    totals = statement_totals(statement)
     return render(
         request,
         "earnings/statement_print.html",
         {
             "statement": statement,
-            "lines": lines,
-            "totals": statement_totals(statement),
+            "lines": [] if too_many else lines,
+            "summary": programme_summary(statement) if too_many else [],
+            "line_count": sum(t.line_count for t in totals),
+            "print_lines_limit": PRINT_LINES_LIMIT,
+            "totals": totals,
             "is_draft": statement.status == Statement.Status.DRAFT,
-            "uses_example_terms": any(line.rule.is_example for line in lines),
+            "uses_example_terms": uses_example_terms(statement),
             "as_finance": as_finance,
         },
     )

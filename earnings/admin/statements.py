@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from earnings.models import Currency, EarningsLine, Statement, round_money
-from earnings.statement_views import statement_lines
+from earnings.statement_views import statement_rows, uses_example_terms
 from earnings.statements import (
     PAYMENT_REFERENCE_MAX_LENGTH,
     StatementRefused,
@@ -135,7 +135,7 @@ class StatementAdmin(admin.ModelAdmin):
         statement = self.get_object(request, unquote(object_id))
         if statement is not None and self.has_view_permission(request, statement):
             finance = is_finance(request.user)
-            lines = list(statement_lines(statement)[:LINES_ON_PAGE])
+            lines = list(statement_rows(statement, limit=LINES_ON_PAGE))
             extra_context.update(
                 {
                     "statement": statement,
@@ -147,7 +147,7 @@ class StatementAdmin(admin.ModelAdmin):
                     "may_approve": finance and statement.status == Statement.Status.DRAFT,
                     "may_record_payment": finance and statement.status == Statement.Status.APPROVED,
                     "reference_max_length": PAYMENT_REFERENCE_MAX_LENGTH,
-                    "uses_example_terms": statement.lines.filter(rule__is_example=True).exists(),
+                    "uses_example_terms": uses_example_terms(statement),
                 }
             )
         return super().change_view(request, object_id, form_url, extra_context)

@@ -221,3 +221,22 @@ def test_the_printable_page_reads_in_constant_queries(
     client.get(url)
     with django_assert_max_num_queries(10):
         assert client.get(url).status_code == 200
+
+
+def test_a_statement_too_long_to_print_lists_its_sums_and_points_to_the_csv(
+    partner: Partner, statement: Statement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from earnings import statement_views
+
+    monkeypatch.setattr(statement_views, "PRINT_LINES_LIMIT", 3)
+    response = client_for(partner_user(partner, R.GLOBAL_ADMIN)).get(
+        reverse("earnings:statement_print", args=[statement.pk])
+    )
+    page = text(response)
+    assert "This statement has 4 lines: more than the 3 a printed statement lists." in page
+    assert 'table class="statement-lines"' not in response.content.decode()
+    # 2026-03 OSU: earnings 30.00 + 12.35 USD (2 lines), 99.99 EUR (1), the reversal −30.00 USD (1).
+    assert "2026-03 OSU (usage) Earning 2 42.35 USD" in page
+    assert "2026-03 OSU (usage) Earning 1 99.99 EUR" in page
+    assert "2026-03 OSU (usage) Reversal 1 -30.00 USD" in page
+    assert "12.35 USD" in page  # the totals per currency are still there
