@@ -110,7 +110,7 @@ def association(
     tenant_row = tenant_row or tenant()
     # The claim names a tenant of its own (no duplicate-claim refusal among a test's many
     # associations of one customer); the ledger reads the tenant the hand-off recorded.
-    claim = draft(partner, products=tuple(products), customer_tenant_id=uuid.uuid4())
+    claim = draft(partner, products=tuple(products), customer_tenant_id=uuid.uuid4(), document=False)
     handoff = AssessmentHandoff.objects.create(
         claim=claim,
         partner=partner,
