@@ -285,7 +285,8 @@ def test_the_hand_off_after_the_window_queues_only_what_remains(claim: Claim, cl
     actions = list(
         ClaimEvent.objects.filter(claim=claim).exclude(action="notification").values_list("action", flat=True)
     )
-    assert actions[-2:] == ["workloads_declined", "close_consent_window"]
+    # The assessment at hand-off (earnings) follows the window closing in the history.
+    assert actions[-3:] == ["workloads_declined", "close_consent_window", "assessed"]
 
 
 @pytest.mark.parametrize(

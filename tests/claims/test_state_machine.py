@@ -394,7 +394,11 @@ class ClaimLifecycle(RuleBasedStateMachine):
         after = self.observe()
         notifications = ClaimEvent.objects.filter(claim=self.claim, action=ClaimEvent.Action.NOTIFICATION)
         new_notifications = notifications.filter(pk__gt=newest.pk).count()
-        assert after["events"] - before["events"] == 1 + new_notifications
+        # A registered step may record its own outcome too (earnings: the assessment at hand-off).
+        assessed = ClaimEvent.objects.filter(claim=self.claim, action=ClaimEvent.Action.ASSESSED)
+        new_step_events = assessed.filter(pk__gt=newest.pk).count()
+        assert new_step_events == (action == "close_consent_window")
+        assert after["events"] - before["events"] == 1 + new_notifications + new_step_events
         assert after["outbox"] - before["outbox"] == new_notifications
         self.apply(action, who, details)
 
