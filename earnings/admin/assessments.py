@@ -28,17 +28,19 @@ class ProgrammeRuleAdmin(admin.ModelAdmin):
 
     form = ProgrammeRuleForm
     change_form_template = "admin/earnings/programmerule/change_form.html"
+    # Whether the terms are examples and whether they are in use first: the admin's narrow list
+    # scrolls sideways, and these two say what may be done with a version.
     list_display = (
         "programme",
         "in_force_from",
+        "is_example",
+        "in_use",
         "metric",
         "rate_shown",
         "cap_shown",
         "minimum_units",
         "eligible_months",
         "excluded_shown",
-        "is_example",
-        "in_use",
     )
     list_filter = ("programme", "metric", "is_example")
     filter_horizontal = ("workloads",)
@@ -139,12 +141,12 @@ class AssessmentHandoffAdmin(admin.ModelAdmin):
 
     list_display = (
         "claim",
-        "partner",
-        "programme",
         "eligible",
         "reasons_shown",
+        "programme",
         "rule",
         "channel",
+        "partner",
         "queued_at",
         "ended_at",
     )
