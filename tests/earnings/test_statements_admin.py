@@ -300,3 +300,17 @@ def test_a_paid_statement_page_shows_the_payment(finance: Any, statement: Statem
     page = text(signed_in(finance).get(change_url(statement)))
     assert "TRX-7" in page and "Paid" in page
     assert "Frozen at approval" in page
+
+
+def test_an_id_beyond_any_integer_is_not_a_500(finance: Any) -> None:
+    client = signed_in(finance)
+    huge = "9" * 30
+    before = fingerprint()
+    assert client.get(f"/admin/earnings/statement/{huge}/change/").status_code == 302
+    response = client.post(f"/admin/earnings/statement/{huge}/approve/", follow=True)
+    assert "This statement no longer exists." in text(response)
+    response = client.post(
+        f"/admin/earnings/statement/{huge}/record-payment/", {"reference": "x"}, follow=True
+    )
+    assert "This statement no longer exists." in text(response)
+    assert fingerprint() == before

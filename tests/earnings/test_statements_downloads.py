@@ -240,3 +240,8 @@ def test_a_statement_too_long_to_print_lists_its_sums_and_points_to_the_csv(
     assert "2026-03 OSU (usage) Earning 1 99.99 EUR" in page
     assert "2026-03 OSU (usage) Reversal 1 -30.00 USD" in page
     assert "12.35 USD" in page  # the totals per currency are still there
+
+
+@pytest.mark.parametrize("suffix", [".csv", "/print/"])
+def test_an_id_beyond_any_integer_is_404(suffix: str) -> None:
+    assert client_for(finance_user()).get(f"/earnings/statements/{'9' * 30}{suffix}").status_code == 404
