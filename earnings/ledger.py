@@ -256,7 +256,8 @@ class MonthNotEnded(ValueError):
 
 @dataclass(frozen=True)
 class MonthAssessment:
-    """What `assess_month` did: lines it wrote, and the month's earning lines after it, per currency."""
+    """What `assess_month` did: the lines it wrote, and the month's earning lines after it (however
+    many runs wrote them, reversed later or not) with their sum per currency."""
 
     month: dt.date
     written: int
@@ -351,7 +352,9 @@ def _candidates(sql: _Sql, month: dt.date, version: _Version, ids: tuple[int, in
         f"h.queued_at >= {sql.moment(month_starts(first_association))}",
         f"h.queued_at < {sql.moment(following)}",
         f"(h.ended_at IS NULL OR h.ended_at >= {sql.moment(following)})",
+        # The batch's id range again inside: the lines' unique index is read as a range.
         f"NOT EXISTS (SELECT 1 FROM {_table(EarningsLine)} l WHERE l.assessment_id = h.id"  # noqa: S608  (names from the models, values as parameters)
+        f" AND l.assessment_id >= {sql.integer(ids[0])} AND l.assessment_id < {sql.integer(ids[1])}"
         f" AND l.month = {sql.date(month)} AND l.kind = {sql.text(EarningsLine.Kind.EARNING)})",
     ]
     if rule.excluded_channels:
@@ -417,7 +420,7 @@ def _units(sql: _Sql, month: dt.date, version: _Version) -> tuple[str, str]:
 def _insert_lines(month: dt.date, version: _Version, ids: tuple[int, int], now: dt.datetime) -> int:
     """One INSERT … SELECT of the month's lines of one programme's associations in `ids`.
 
-    Three nested selects: `w` the associations with the month's and the baseline's figures, `x`
+    `w` holds the associations with the month's and the baseline's figures; two nested selects: `x`
     their units (the positive difference), `y` the gross amount in ten-thousandths; the outer one
     caps, applies the threshold, rounds half up once to the minor unit and picks the statement
     (the partner's first draft from the month on: `attach_to_statements` has made and locked it).
@@ -457,24 +460,30 @@ def _insert_lines(month: dt.date, version: _Version, ids: tuple[int, int], now: 
         " metric, units, rate, minimum_units, cap, cap_applied, amount, currency, revision,"
         " reverses_id, reversal_reason, statement_id, created_at"
     )
+    # `w` is MATERIALIZED: each association's figures are read once, however often the amount's
+    # expression names them (an inlined subquery would run once per mention).
     text = (
-        f"INSERT INTO {_table(EarningsLine)} ({columns})"  # noqa: S608  (names from the models, values as parameters)
+        f"WITH w AS MATERIALIZED (SELECT h.id, h.partner_id, h.programme, h.tenant_id,"  # noqa: S608  (names from the models, values as parameters)
+        f" h.subscription_id, {now_units} AS now_units, {baseline_units} AS baseline_units"
+        f" FROM {_table(AssessmentHandoff)} h WHERE {_candidates(sql, month, version, ids)})"
+        f" INSERT INTO {_table(EarningsLine)} ({columns})"
         f" SELECT {sql.text(EarningsLine.Kind.EARNING)}, y.partner_id, y.id, y.programme, {month_sql},"
         f" y.tenant_id, y.subscription_id, {sql.integer(rule.pk)}, {sql.text(rule.metric)}, y.units,"
         f" {sql.decimal(rule.rate)}, {minimum}, {sql.decimal(rule.monthly_cap)}, {cap_applied},"
         f" {amount}, {sql.text(rule.currency)}, 0, NULL, '', {statement}, {sql.moment(now)}"
         f" FROM (SELECT x.*, x.units * {sql.integer(version.rate_scaled)} AS gross"
         f" FROM (SELECT w.*, CASE WHEN w.now_units > w.baseline_units"
-        f" THEN w.now_units - w.baseline_units ELSE 0 END AS units"
-        f" FROM (SELECT h.id, h.partner_id, h.programme, h.tenant_id, h.subscription_id,"
-        f" {now_units} AS now_units, {baseline_units} AS baseline_units"
-        f" FROM {_table(AssessmentHandoff)} h WHERE {_candidates(sql, month, version, ids)}) w) x) y"
+        f" THEN w.now_units - w.baseline_units ELSE 0 END AS units FROM w) x) y"
         # SQLite reads ON CONFLICT after a bare FROM as a join's ON: a WHERE makes it unambiguous.
         f" WHERE 1 = 1 ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
         cursor.execute(text, sql.params)
-        return max(cursor.rowcount, 0)
+        if sql.postgres:
+            return cursor.rowcount
+        # Python's sqlite3 reports no rowcount for a statement that starts with WITH.
+        cursor.execute("SELECT changes()")
+        return cursor.fetchone()[0]
 
 
 def month_has_ended(month: dt.date, now: dt.datetime) -> bool:
@@ -516,6 +525,11 @@ def _assess_batch(
     for attempt in range(3):
         try:
             with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    # The statements are index lookups per association; compiling their long
+                    # expressions (JIT) costs more than it saves at a batch's size.
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL jit = off")
                 partners = _lock_candidates(month, versions, ids)
                 if not partners:
                     return 0
@@ -556,7 +570,9 @@ def assess_month(month: dt.date, *, now: dt.datetime | None = None) -> MonthAsse
         if bounds["low"] is not None:
             for start in range(bounds["low"], bounds["high"] + 1, ASSESS_BATCH):
                 written += _assess_batch(month, versions, (start, start + ASSESS_BATCH), now)
-    month_lines = EarningsLine.objects.filter(month=month, kind=EarningsLine.Kind.EARNING, reversal=None)
+    # The month's earning lines, reversed or not, read by month alone: no self-join, which a plan
+    # made from statistics taken before the job wrote the month would run as a nested loop.
+    month_lines = EarningsLine.objects.filter(month=month, kind=EarningsLine.Kind.EARNING)
     totals = {
         row["currency"]: row["total"]
         for row in month_lines.order_by()

@@ -58,7 +58,7 @@ def test_the_command_writes_the_month_and_says_what_it_wrote(earning_association
         first = run("--month", "2025-12")
         again = run("--month", "2025-12")
     assert "2025-12: wrote 1 earning line." in first
-    assert "2025-12 now holds 1 earning line not reversed, per currency: EUR 10.50." in first
+    assert "2025-12 now holds 1 earning line (before any reversal), per currency: EUR 10.50." in first
     assert "2025-12: wrote 0 earning lines." in again
     (line,) = EarningsLine.objects.all()
     assert (line.units, line.amount, line.currency) == (7, Decimal("10.50"), "EUR")

@@ -46,6 +46,6 @@ class Command(BaseCommand):
         totals = "; ".join(f"{currency} {amount:,.2f}" for currency, amount in result.month_totals.items())
         self.stdout.write(
             f"{month:%Y-%m} now holds {result.month_lines} earning line"
-            f"{'s' if result.month_lines != 1 else ''} not reversed"
+            f"{'s' if result.month_lines != 1 else ''} (before any reversal)"
             + (f", per currency: {totals}." if totals else ".")
         )
