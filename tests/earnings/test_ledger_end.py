@@ -19,9 +19,9 @@ from claims import workflow
 from claims.models import Claim, Membership, Subscription
 from claims.tasks import lapse_inactive_subscriptions
 from claims.workflow import CUSTOMER, SYSTEM
-from earnings.ledger import attach_to_statement, end_associations
+from earnings.ledger import assess_month, attach_to_statement, end_associations
 from earnings.models import AssessmentHandoff, EarningsLine, Statement
-from tests.earnings.ledger_helpers import approve, customer_of, ledger, rule, subscription, tenant
+from tests.earnings.ledger_helpers import approve, customer_of, ledger, rule, subscription, tenant, usage
 from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
 
 pytestmark = pytest.mark.django_db
@@ -210,3 +210,22 @@ def test_a_lapse_sweep_ends_a_batch_with_a_fixed_number_of_queries(clock: Any) -
     assert sweep_queries() == small
     for handoff in one + many:
         assert EarningsLine.objects.filter(assessment=handoff, kind="reversal").count() == 2
+
+
+def test_after_an_end_the_monthly_job_writes_nothing_for_the_month_it_ended_in_or_later(clock: Any) -> None:
+    customer = tenant()
+    claim, handoff = associated(clock, **customer_of(customer))
+    AssessmentHandoff.objects.filter(pk=handoff.pk).update(tenant_id=customer.tenant_id)
+    rule(effective_from=dt.date(2025, 12, 1), rate="2.0000")
+    usage(customer, dt.date(2025, 12, 1), 10)
+    for month, users in ((JAN, 15), (FEB, 20), (MAR, 30)):
+        usage(customer, month, users)
+    clock.move_to(dt.datetime(2026, 2, 1, 6, 0, tzinfo=dt.UTC), tick=False)
+    assert assess_month(JAN).written == 1
+
+    clock.move_to(dt.datetime(2026, 2, 14, 16, 30, tzinfo=dt.UTC), tick=False)
+    workflow.transition(claim, "supersede", by=SYSTEM)
+    clock.move_to(dt.datetime(2026, 4, 1, 6, 0, tzinfo=dt.UTC), tick=False)
+    assert assess_month(FEB).written == 0
+    assert assess_month(MAR).written == 0
+    assert ledger(handoff) == [("earning", JAN, Decimal("10.00"), "2026-01 draft")]
