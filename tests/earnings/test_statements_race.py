@@ -84,19 +84,28 @@ def test_approving_and_attaching_at_once_never_leaves_a_line_on_an_approved_stat
             statement = statement_for(partner)
             line(statement, "10.00", currency=Currency.EUR)
             association = handoff(partner)
-            # Every other round the attaching side holds the lock a moment before writing its line,
-            # so approval has to wait for it (and must then count it).
-            hold = 0.05 if round_number % 2 else 0.0
+            # Odd rounds: approval starts only once the attaching side holds the statement's lock (and
+            # keeps it a moment before writing its line), so approval must wait and then count the
+            # line. Even rounds: both start together and either may win.
+            held = round_number % 2 == 1
+            locked = threading.Event()
 
-            def approve(statement_id: int = statement.pk) -> None:
+            def approve(statement_id: int = statement.pk, held: bool = held, locked: Any = locked) -> None:
+                if held:
+                    assert locked.wait(30)
                 approve_statement(statement_id, by=finance)
 
             def attach(
-                partner_id: int = partner.pk, association: Any = association, hold: float = hold
+                partner_id: int = partner.pk,
+                association: Any = association,
+                locked: Any = locked,
+                held: bool = held,
             ) -> None:
                 with transaction.atomic():
                     target = attach_to_statement(partner_id, MONTH)
-                    time.sleep(hold)
+                    locked.set()
+                    if held:
+                        time.sleep(0.2)
                     line(target, "2.50", currency=Currency.EUR, association=association, month=MONTH)
 
             crashes = at_once(approve, attach)
@@ -107,6 +116,8 @@ def test_approving_and_attaching_at_once_never_leaves_a_line_on_an_approved_stat
             # The frozen totals are exactly what the statement's lines add up to, now and forever.
             assert frozen(statement) == lines_per_currency(statement)
             late = EarningsLine.objects.get(assessment=association)
+            if held:
+                assert late.statement_id == statement.pk, "approval did not wait for the attaching lock"
             if late.statement_id == statement.pk:
                 outcomes["attached before approval"] += 1
                 assert frozen(statement) == {"EUR": (Decimal("12.50"), 2)}
@@ -117,8 +128,7 @@ def test_approving_and_attaching_at_once_never_leaves_a_line_on_an_approved_stat
                 assert late.statement.status == Statement.Status.DRAFT
     print(f"approve vs attach over {ROUNDS} rounds: {dict(outcomes)}")
     assert sum(outcomes.values()) == ROUNDS
-    # Both orders happen: the held rounds make approval wait for the line.
-    assert outcomes["attached before approval"] >= 1, outcomes
+    assert outcomes["attached before approval"] >= ROUNDS // 2, outcomes
 
 
 def test_two_finance_users_approving_at_once_freeze_the_totals_once() -> None:
