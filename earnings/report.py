@@ -7,8 +7,9 @@ without the partner's id beside it, so another partner's data never comes back.
 Queries stay constant whatever the partner holds: the lines page is keyset-paged on (month, id)
 newest first, so 50,000 lines cost the same as 50 (the indexes ledger_partner_month,
 ledger_partner_tenant and ledger_partner_subscription lead with the partner and the filter);
-totals are one grouped SUM; statements one query plus their frozen totals plus one grouped SUM for
-the drafts' running totals; associations one page with the claim joined.
+filtered totals are one grouped SUM (unfiltered, the statements' totals added up); statements one
+query plus their frozen totals plus one grouped SUM for the drafts' running totals; associations a
+count and one page with the claim joined.
 """
 
 from __future__ import annotations
@@ -234,6 +235,22 @@ def statements_of(partner_id: int) -> list[StatementRow]:
             frozen = [CurrencyTotal(t.currency, t.amount, t.line_count) for t in statement.totals.all()]
             rows.append(StatementRow(statement, frozen, frozen=True))
     return rows
+
+
+def totals_of_statements(rows: list[StatementRow]) -> list[CurrencyTotal]:
+    """The partner's totals over its whole ledger, from its statements alone: every line sits on
+    exactly one statement of its partner, and an approved or paid statement is immutable with its
+    frozen totals equal to its lines (a draft's are the running sum), so adding the statements'
+    totals per currency gives the lines' totals without a pass over every line."""
+    sums: dict[str, tuple[Decimal, int]] = {}
+    for row in rows:
+        for total in row.totals:
+            amount, count = sums.get(total.currency, (Decimal(0), 0))
+            sums[total.currency] = (amount + total.amount, count + total.line_count)
+    return [
+        CurrencyTotal(currency, round_money(amount, currency), count)
+        for currency, (amount, count) in sorted(sums.items())
+    ]
 
 
 # --- associations --------------------------------------------------------------------------------

@@ -70,7 +70,13 @@ def report_page(request: HttpRequest) -> HttpResponse:
     }
     if valid:
         lines = report.filtered_lines(membership.partner_id, **filters)
-        totals = report.totals_by_currency(lines)
+        statements = report.statements_of(membership.partner_id)
+        # Unfiltered, the totals are the statements' (no pass over every line of the ledger).
+        totals = (
+            report.totals_by_currency(lines)
+            if any(filters.values())
+            else report.totals_of_statements(statements)
+        )
         page = report.line_page(
             lines,
             after=report.parse_cursor(request.GET.get("after")),
@@ -93,7 +99,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
                 "newer_query": newer.urlencode() if page.previous_cursor else None,
                 "first_query": keep.urlencode(),
                 "export_query": keep.urlencode(),
-                "statements": report.statements_of(membership.partner_id),
+                "statements": statements,
             }
         )
         # A partner with no line at all has had no month assessed yet: a different explanation from
