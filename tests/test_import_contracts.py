@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("cpor", "claims", "reviews", "consent", "api", "accounts")
+APPS = ("cpor", "claims", "reviews", "consent", "api", "accounts", "earnings")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 CORE = "claims imports none of the apps built on it"
-INDEPENDENT = "reviews, consent, api and accounts never import one another"
+INDEPENDENT = "reviews, consent, api, accounts and earnings never import one another"
 NO_APP_IN_CPOR = "cpor, the project package, imports no app"
 
 
@@ -48,6 +48,9 @@ def test_the_apps_keep_their_import_direction() -> None:
         ("reviews/sla.py", "from consent.models import ConsentRequest", INDEPENDENT),
         ("api/problems.py", "import accounts.auth", INDEPENDENT),
         ("consent/logs.py", "import api.problems", INDEPENDENT),
+        ("earnings/assessment.py", "from consent.models import ConsentRequest", INDEPENDENT),
+        ("consent/services.py", "import earnings.models", INDEPENDENT),
+        ("claims/insight.py", "from earnings.models import EarningsLine", CORE),
         ("cpor/outbox.py", "from claims.models import Claim", NO_APP_IN_CPOR),
     ],
 )
