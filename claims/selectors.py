@@ -14,8 +14,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Aggregate, CharField, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from claims.history import HistoryEntry, author_label, history_entries, lead_flag
@@ -393,8 +406,17 @@ def needs_attention(partner_id: int, *, now: dt.datetime | None = None) -> Needs
     )
     answer: list[WaitingClaim] = []
     closing: list[WaitingClaim] = []
-    soonest_first = due.order_by(Coalesce("partner_response_due_at", "dispute_window_ends_at"), "id")
-    for values in soonest_first.values_list(*columns):
+    soonest = (Coalesce("partner_response_due_at", "dispute_window_ends_at").asc(), F("id").asc())
+    # Only the first NEEDS_LIMIT of each list are shown: each row is ranked within its list in the
+    # query, so a partner with a thousand open requests reads five rows, not a thousand.
+    ranked = due.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[Case(When(status=S.PARTNER_ACTION_REQUIRED, then=True), default=False)],
+            order_by=soonest,
+        )
+    ).filter(rank__lte=NEEDS_LIMIT)
+    for values in ranked.order_by(*soonest).values_list(*columns):
         claim = dict(zip(columns, values, strict=True))
         field_name = Claim.DEADLINE_BY_STATUS.get(claim["status"])
         item = WaitingClaim(
