@@ -19,6 +19,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     OuterRef,
     Prefetch,
@@ -472,8 +473,19 @@ class ClaimPage:
     upheld_note: str = ""
 
 
-def claim_for_partner(partner_id: int, pk: int) -> Claim | None:
-    return partner_claims(partner_id).select_related("mpn", "copied_from").filter(pk=pk).first()
+def claim_for_partner(partner_id: int, pk: int, *, for_page: bool = False) -> Claim | None:
+    """The partner's claim `pk`, or None. `for_page` (the claim page's GET) asks in the same query
+    whether it has documents and copies, so `claim_page` skips the query for each it has none of
+    (most claims have no copy)."""
+    claims = partner_claims(partner_id).select_related("mpn", "copied_from")
+    if for_page:
+        claims = claims.annotate(
+            page_has_documents=Exists(PoeDocument.objects.filter(claim_id=OuterRef("pk"))),
+            page_has_copies=Exists(
+                Claim.objects.filter(copied_from_id=OuterRef("pk"), partner_id=OuterRef("partner_id"))
+            ),
+        )
+    return claims.filter(pk=pk).first()
 
 
 def partner_comments(claim: Claim) -> list[Comment]:
@@ -503,10 +515,19 @@ def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
     """Everything the partner sees about one claim: products, documents, partner-visible comments
     and history, and the claims started from it — one query each."""
     products = list(claim.products.order_by("name"))
-    documents = list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id"))
+    # A claim read with `claim_for_partner(for_page=True)` says which of these it has none of.
+    documents = (
+        list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id"))
+        if getattr(claim, "page_has_documents", True)
+        else []
+    )
     comments = partner_comments(claim)
     events = list(partner_events(claim))
-    copies = list(Claim.objects.filter(copied_from=claim, partner_id=claim.partner_id).only("id", "name"))
+    copies = (
+        list(Claim.objects.filter(copied_from=claim, partner_id=claim.partner_id).only("id", "name"))
+        if getattr(claim, "page_has_copies", True)
+        else []
+    )
     moves = [e for e in events if e.to_status and e.from_status != e.to_status]
     last_move = moves[-1] if moves else None
     return ClaimPage(
