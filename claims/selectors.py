@@ -14,8 +14,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Aggregate, CharField, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from claims.history import HistoryEntry, author_label, history_entries, lead_flag
@@ -393,8 +407,17 @@ def needs_attention(partner_id: int, *, now: dt.datetime | None = None) -> Needs
     )
     answer: list[WaitingClaim] = []
     closing: list[WaitingClaim] = []
-    soonest_first = due.order_by(Coalesce("partner_response_due_at", "dispute_window_ends_at"), "id")
-    for values in soonest_first.values_list(*columns):
+    soonest = (Coalesce("partner_response_due_at", "dispute_window_ends_at").asc(), F("id").asc())
+    # Only the first NEEDS_LIMIT of each list are shown: each row is ranked within its list in the
+    # query, so a partner with a thousand open requests reads five rows, not a thousand.
+    ranked = due.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[Case(When(status=S.PARTNER_ACTION_REQUIRED, then=True), default=False)],
+            order_by=soonest,
+        )
+    ).filter(rank__lte=NEEDS_LIMIT)
+    for values in ranked.order_by(*soonest).values_list(*columns):
         claim = dict(zip(columns, values, strict=True))
         field_name = Claim.DEADLINE_BY_STATUS.get(claim["status"])
         item = WaitingClaim(
@@ -450,8 +473,19 @@ class ClaimPage:
     upheld_note: str = ""
 
 
-def claim_for_partner(partner_id: int, pk: int) -> Claim | None:
-    return partner_claims(partner_id).select_related("mpn", "copied_from").filter(pk=pk).first()
+def claim_for_partner(partner_id: int, pk: int, *, for_page: bool = False) -> Claim | None:
+    """The partner's claim `pk`, or None. `for_page` (the claim page's GET) asks in the same query
+    whether it has documents and copies, so `claim_page` skips the query for each it has none of
+    (most claims have no copy)."""
+    claims = partner_claims(partner_id).select_related("mpn", "copied_from")
+    if for_page:
+        claims = claims.annotate(
+            page_has_documents=Exists(PoeDocument.objects.filter(claim_id=OuterRef("pk"))),
+            page_has_copies=Exists(
+                Claim.objects.filter(copied_from_id=OuterRef("pk"), partner_id=OuterRef("partner_id"))
+            ),
+        )
+    return claims.filter(pk=pk).first()
 
 
 def partner_comments(claim: Claim) -> list[Comment]:
@@ -481,10 +515,19 @@ def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
     """Everything the partner sees about one claim: products, documents, partner-visible comments
     and history, and the claims started from it — one query each."""
     products = list(claim.products.order_by("name"))
-    documents = list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id"))
+    # A claim read with `claim_for_partner(for_page=True)` says which of these it has none of.
+    documents = (
+        list(claim.documents.select_related("uploaded_by").order_by("uploaded_at", "id"))
+        if getattr(claim, "page_has_documents", True)
+        else []
+    )
     comments = partner_comments(claim)
     events = list(partner_events(claim))
-    copies = list(Claim.objects.filter(copied_from=claim, partner_id=claim.partner_id).only("id", "name"))
+    copies = (
+        list(Claim.objects.filter(copied_from=claim, partner_id=claim.partner_id).only("id", "name"))
+        if getattr(claim, "page_has_copies", True)
+        else []
+    )
     moves = [e for e in events if e.to_status and e.from_status != e.to_status]
     last_move = moves[-1] if moves else None
     return ClaimPage(

@@ -360,7 +360,10 @@ def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_safe
 def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, membership = _claim_for(request, pk)
+    membership = _membership(request)
+    claim = selectors.claim_for_partner(membership.partner_id, pk, for_page=True)
+    if claim is None:
+        raise Http404("No such claim")
     return _claim_page(request, claim, membership)
 
 

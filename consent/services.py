@@ -159,6 +159,8 @@ def find_request(token: str) -> ConsentRequest | None:
         return None
     return (
         ConsentRequest.objects.select_related("claim", "claim__partner")
+        # The page shows the products three times (summary, decline form, its context): one query.
+        .prefetch_related("claim__products")
         .filter(token_hash=hash_token(token))
         .first()
     )

@@ -13,7 +13,6 @@ written with its token replaced by "…", in the request line, the path and the 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import re
 
@@ -22,7 +21,10 @@ from gunicorn.glogging import Logger
 from consent import logs as secret_paths
 
 bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
-workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
+# One sync worker per core this process may run on (a container's CPU set, not the host's count): with
+# persistent database connections a request is CPU-bound, and issue 16 measured more workers than
+# cores making every page slower. WEB_CONCURRENCY overrides it.
+workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 60)
 graceful_timeout = 30
 # Workers are recycled now and then, so slow leaks cannot grow without bound.

@@ -33,6 +33,7 @@ from reviews.competing import is_competing
 from reviews.end_requests import end_requested, is_waiting, waiting_count
 from reviews.forms import AssignForm
 from reviews.models import SlaDigest
+from reviews.queue_rows import QueueChangeList
 from reviews.sla import SlaState, in_sla_state, sla_state_expression
 
 S = Claim.Status
@@ -272,6 +273,11 @@ class ClaimAdmin(admin.ModelAdmin):
 
     # -- the queue -------------------------------------------------------------------------------
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[QueueChangeList]:
+        # Only the columns shown, products' names without instances; its template writes the rows
+        # with reviews.queue_rows (the display methods below say what each cell holds).
+        return QueueChangeList
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
         return (
             Claim.for_reviewers(super().get_queryset(request))
@@ -319,6 +325,9 @@ class ClaimAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("partner"))
     def partner_and_mpn(self, obj: Claim) -> str:
+        # The queue's rows carry the names as values (reviews.queue_rows.QUEUE_RELATED).
+        if hasattr(obj, "queue_partner_name"):
+            return format_html("{}<br><small>MPN {}</small>", obj.queue_partner_name, obj.queue_mpn_number)
         return format_html("{}<br><small>MPN {}</small>", obj.partner.name, obj.mpn.number)
 
     @admin.display(description=gettext_lazy("customer"))
@@ -327,6 +336,8 @@ class ClaimAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("products"))
     def product_names(self, obj: Claim) -> str:
+        if hasattr(obj, "queue_product_names"):  # the queue's page read them in one query
+            return obj.queue_product_names
         return ", ".join(p.name for p in obj.products.all())
 
     @admin.display(description=gettext_lazy("status"))
@@ -350,11 +361,11 @@ class ClaimAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("assigned reviewer"))
     def assigned(self, obj: Claim) -> str:
-        reviewer = obj.assigned_reviewer
-        if reviewer is None:
+        if obj.assigned_reviewer_id is None:
             return "—"
+        email = getattr(obj, "queue_reviewer_email", None) or obj.assigned_reviewer.email
         # The address may break before its "@": the column stays narrow enough for 1280 px.
-        local, at, domain = reviewer.email.partition("@")
+        local, at, domain = email.partition("@")
         return format_html("{}<wbr>{}{}", local, at, domain)
 
     @admin.display(description=gettext_lazy("SLA deadline"), ordering=F("sla_due_at").asc(nulls_last=True))
