@@ -341,7 +341,10 @@ def perform(capture: Any, claim: Claim, action: str, *, by: Any, **details: Any)
     transition_events = [e for e in new_events if e.action == action]
     assert len(transition_events) == 1, [e.action for e in new_events]
     notification_events = [e for e in new_events if e.action == ClaimEvent.Action.NOTIFICATION]
-    assert len(new_events) == 1 + len(notification_events), [e.action for e in new_events]
+    # A registered step may record its own outcome (earnings: the assessment at hand-off).
+    step_events = [e for e in new_events if e.action == ClaimEvent.Action.ASSESSED]
+    assert len(step_events) == (action == "close_consent_window"), [e.action for e in new_events]
+    assert len(new_events) == 1 + len(notification_events) + len(step_events), [e.action for e in new_events]
     claim = Claim.objects.get(pk=claim.pk)
     assert returned.pk == claim.pk and returned.status == claim.status
     return Outcome(claim, transition_events[0], emails, notification_events)
