@@ -81,10 +81,10 @@ def _target_months(
 def attach_to_statements(wanted: Iterable[PartnerMonth], *, now: dt.datetime) -> dict[PartnerMonth, int]:
     """The statement id each partner-month's lines go on, drafts locked until the transaction ends.
 
-    Call inside a transaction and write the lines before it commits. Four statements for any
-    number of partner-months: read the partners' statements from the earliest month on, create the
-    missing drafts (ON CONFLICT DO NOTHING: another process may create the same one), lock the
-    chosen rows in id order (two writers never deadlock on each other), and check them under the
+    Call inside a transaction and write the lines before it commits. At most three statements for
+    any number of partner-months: read the partners' statements from the earliest month on, create
+    the missing drafts (ON CONFLICT DO NOTHING: another process may create the same one), lock the
+    chosen rows in id order (two writers never deadlock on each other) and check them under the
     lock. A statement approved between the read and the lock sends its lines on to the next month,
     which another round settles.
     """
@@ -93,8 +93,10 @@ def attach_to_statements(wanted: Iterable[PartnerMonth], *, now: dt.datetime) ->
     while pending:
         partners = {partner_id for partner_id, _ in pending}
         earliest = min(month for _, month in pending)
-        existing = Statement.objects.filter(partner_id__in=partners, month__gte=earliest).values_list(
-            "id", "partner_id", "month", "status"
+        existing = list(
+            Statement.objects.filter(partner_id__in=partners, month__gte=earliest).values_list(
+                "id", "partner_id", "month", "status"
+            )
         )
         closed = {(p, m) for _, p, m, status in existing if status != Statement.Status.DRAFT}
         targets = _target_months(pending, closed)
@@ -191,9 +193,9 @@ def reverse_ended_lines(*, claim_ids: Sequence[int], now: dt.datetime) -> int:
     )
     if not ended:
         return 0
-    # The statements' locks are taken before the lines are read, in `attach_to_statements`; the
-    # lines of these associations cannot change meanwhile: the monthly job writes a line only while
-    # it holds the association's row, which the UPDATE above holds now.
+    # No line of these associations can appear after this read: the monthly job writes lines only
+    # while it holds their rows FOR SHARE, which the UPDATE of `ended_at` above waited for (and
+    # now blocks until this transaction commits), and it skips an association that has ended.
     candidates = list(
         EarningsLine.objects.filter(
             assessment_id__in=ended, kind=EarningsLine.Kind.EARNING, reversal__isnull=True
@@ -542,7 +544,14 @@ def _assess_batch(
 
 
 def assess_month(month: dt.date, *, now: dt.datetime | None = None) -> MonthAssessment:
-    """Write `month`'s earning lines for every association that earns one (see earnings.md).
+    """Write `month`'s earning lines for every association that earns one.
+
+    An association earns a line for month M when it is eligible; its programme has a version in
+    force for M (the latest effective_from <= M), whose months of eligibility hold M counted from
+    the association month A (a one-time fee: M = A only); it was still in force at the end of M;
+    and its subscription's channel is not one the version excludes. Units: active-user growth of
+    the claimed workloads the version covers over A − 1, new seats over the seats at
+    association, or 1; amount = units × rate, capped, 0 under the threshold, rounded once half up.
 
     The month must have ended (MonthNotEnded otherwise, nothing written). Set-based: associations
     go in id ranges of ASSESS_BATCH, each one transaction of a fixed number of statements, and the

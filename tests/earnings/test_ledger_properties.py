@@ -4,7 +4,7 @@ moments, statements approved along the way. The monthly job runs month after mon
 
 Whatever the draw:
 - every earning line is what the rules say for its association and month (an oracle written
-  straight from earnings.md in Python): units, the version used, the amount capped, zero under the
+  straight from the decided semantics in Python): units, the version used, the amount capped, zero under the
   threshold, rounded once half up to the minor unit; and exactly the months that earn have one;
 - the ledger never holds two unreversed earning lines for one association and month, and a second
   run of the job changes nothing;
