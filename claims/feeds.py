@@ -991,18 +991,23 @@ def _check_lines(delimiter: str, order: list[int] | None, now: dt.datetime) -> i
     _execute_sql(
         f"""
         CREATE TEMPORARY TABLE cpor_usage_checked ON COMMIT DROP AS
-        WITH lines AS (
-            SELECT line, raw,
-                   CASE WHEN left(raw, 1) = chr(30) THEN substr(raw, 2) ELSE raw END AS body,
-                   CASE WHEN left(raw, 1) = chr(30) THEN chr(31) ELSE %(sep)s END AS sep
-            FROM cpor_usage_lines WHERE raw <> ''
-        ), cells AS MATERIALIZED (
+        WITH cells AS MATERIALIZED (
             -- Materialized: each value is cut once, not once per use below. Values come trimmed.
-            SELECT line, octet_length(raw) > %(max_line)s AS overlong,
-                   octet_length(body) - octet_length(replace(body, sep, '')) + 1 AS found, body, sep,
-                   split_part(body, sep, {tenant_at:d}) AS tv, split_part(body, sep, {product_at:d}) AS pv,
-                   split_part(body, sep, {month_at:d}) AS mv, split_part(body, sep, {users_at:d}) AS uv
-            FROM lines
+            SELECT line, octet_length(raw) > %(max_line)s AS overlong, raw AS body, %(sep)s AS sep,
+                   octet_length(raw) - octet_length(replace(raw, %(sep)s, '')) + 1 AS found,
+                   split_part(raw, %(sep)s, {tenant_at:d}) AS tv,
+                   split_part(raw, %(sep)s, {product_at:d}) AS pv,
+                   split_part(raw, %(sep)s, {month_at:d}) AS mv,
+                   split_part(raw, %(sep)s, {users_at:d}) AS uv
+            FROM cpor_usage_lines WHERE raw <> '' AND left(raw, 1) <> chr(30)
+            UNION ALL
+            SELECT line, false, substr(raw, 2), chr(31),
+                   octet_length(raw) - octet_length(replace(raw, chr(31), '')) + 1,
+                   split_part(substr(raw, 2), chr(31), {tenant_at:d}),
+                   split_part(substr(raw, 2), chr(31), {product_at:d}),
+                   split_part(substr(raw, 2), chr(31), {month_at:d}),
+                   split_part(substr(raw, 2), chr(31), {users_at:d})
+            FROM cpor_usage_lines WHERE left(raw, 1) = chr(30)
         ), months AS (
             SELECT to_char(first, 'YYYY-MM') AS label, first::date AS first
             FROM generate_series(date '0001-01-01', %(this_month)s::date, interval '1 month') AS first
