@@ -16,6 +16,11 @@ How a file is read, so that a 1 GB file streams in constant memory:
   rejects the later row without holding the file's keys in Python; then one
   `INSERT … ON CONFLICT DO UPDATE … WHERE <something differs>` per batch, so the same file twice
   writes nothing the second time.
+
+The usage feed on PostgreSQL takes another road to the same result, many times faster on a large
+file: the lines go to the database as they are and are checked there in SQL, in one transaction
+(see "The usage feed on PostgreSQL" below). Both roads save the same rows and report the same
+rejections (tests/claims/test_feed_sql.py runs files through both).
 """
 
 from __future__ import annotations
@@ -560,6 +565,18 @@ def _read_header(feed: _Feed, lines: Iterator[tuple[int, str | None]]) -> tuple[
 # Writing: staging table, the file's keys, upsert
 
 
+def _grow_temp_buffers() -> None:
+    """An import's temporary tables outgrow PostgreSQL's default 8 MB of temporary-table memory at
+    about 100,000 rows, and then every statement reads them back from disk. A session may raise the
+    limit only before it first touches a temporary table; later (a second import on a kept-alive
+    connection) it keeps what it has."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
+    except DatabaseError:
+        pass
+
+
 class _Staging:
     """Two temporary tables for one import on this connection: the stage (the batch) and the seen
     keys (every key of the file so far, with its first line).
@@ -605,7 +622,7 @@ class _Staging:
     def __enter__(self) -> _Staging:
         self._drop()
         if self.postgres:
-            self._grow_temp_buffers()
+            _grow_temp_buffers()
         staged = ", ".join(f"{c} {self._type(c)}" for c in self.feed.staged)
         keys = ", ".join(f"{c} {self._type(c)}" for c in self.feed.key)
         key_list = ", ".join(self.feed.key)
@@ -614,17 +631,6 @@ class _Staging:
             f"CREATE TEMPORARY TABLE {self.seen} ({keys}, line integer NOT NULL, PRIMARY KEY ({key_list}))"
         )
         return self
-
-    def _grow_temp_buffers(self) -> None:
-        """The file's keys outgrow PostgreSQL's default 8 MB of temporary-table memory at about
-        100,000 rows, and then every batch reads them back from disk. A session may raise the limit
-        only before it first touches a temporary table; later (a second import on a kept-alive
-        connection) it keeps what it has."""
-        try:
-            with transaction.atomic():
-                self._execute(f"SET temp_buffers = '{TEMP_BUFFERS}'")
-        except DatabaseError:
-            pass
 
     def __exit__(self, *exc: object) -> None:
         self._drop()
@@ -763,20 +769,22 @@ class _Staging:
 # dozens of times PostgreSQL's own COPY of the same file. On PostgreSQL the usage import instead:
 # - streams the file in 1 MB chunks of whole lines (BOM dropped, line endings made LF, both at C
 #   speed) into a temporary table of one text value per physical line, numbered in input order by
-#   an identity column that starts at the line after the header (`COPY … FROM STDIN`, text format:
-#   a backslash or tab is escaped, so no line can break the COPY). A chunk that is not UTF-8, holds
-#   a quote, a NUL or the marker below is read line by line in Python instead: each line decoded as
-#   UTF-8 or Windows-1254, and a line with quotes split here by the csv module, its values sent
-#   joined by U+001F behind a leading U+001E, so SQL need not parse CSV quoting;
-# - checks every line in one statement (the same checks, in the same order, as `_parse_usage`:
-#   regular expressions for GUIDs, months and counts, joins for the tenant and the product) into a
-#   second temporary table: a problem code and the offending value, or the row's resolved ids;
+#   an identity column that starts at the line after the header (`COPY … FROM STDIN`, text format,
+#   backslashes escaped: no line can break the COPY, so there is nothing to fall back from). Only
+#   a chunk that is not plain ASCII or holds a quote, a space, a tab or another control character
+#   is read line by line in Python (`_LineCopier._line`): each line decoded as UTF-8 or
+#   Windows-1254, split and stripped by `_split`, and sent rejoined, so SQL need neither parse CSV
+#   quoting nor strip Unicode whitespace;
+# - checks every line in one statement (the same checks, in the same order, as `_parse_usage`)
+#   into a second temporary table: a problem code and the offending value, or the row's resolved
+#   ids. The common row costs three hash joins on its text (tenant GUID, product code, month);
+#   regular expressions run only on the rows those miss;
 # - reports the rejected lines in line order, with the messages of the Python path, through a
 #   server-side cursor (memory does not grow with the number of bad rows);
 # - takes a key-share lock on the tenants and products the rows name (what a foreign key check
 #   takes, once per tenant instead of once per row: MonthlyUsage's foreign keys have no database
-#   constraint, see migration 0016) and upserts the first row of each key, sorted by the unique
-#   key so the index grows at its right edge.
+#   constraint, see migration 0016) and upserts the first row of each key that is new or changed,
+#   sorted by the unique key so the index grows at its right edge.
 # It is one transaction: an error saves nothing. SQLite (tests, `make run`) keeps the Python path.
 
 _PROBLEM_COLUMNS = {
@@ -914,7 +922,7 @@ def _import_usage_in_sql(
     try:
         chunks = _line_chunks(stream)
         delimiter, order, header_line, rest = _usage_header(chunks, result)
-        _Staging(USAGE, now)._grow_temp_buffers()
+        _grow_temp_buffers()
         with transaction.atomic():
             _execute_sql("SET LOCAL synchronous_commit TO OFF")  # see _Staging.flush
             _execute_sql("SET LOCAL work_mem TO '256MB'")  # the sorts by key stay in memory
