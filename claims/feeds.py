@@ -1144,6 +1144,9 @@ def _references_held(rows: str) -> bool:
 def _upsert_checked() -> tuple[int, int, int]:
     """Insert the first good row of each key, update those saved with another count, in the order
     of the unique key. (rows created, rows written, good rows including repeated keys)."""
+    # A nested loop here would rescan the table it is writing, as many times as the file has rows
+    # (an empty table after TRUNCATE and ANALYZE invites one): join the saved rows by hash.
+    _execute_sql("SET LOCAL enable_nestloop TO off")
     ((created, written),) = _execute_sql(
         """
         WITH written AS (
