@@ -924,13 +924,21 @@ def _import_usage_in_sql(
         delimiter, order, header_line, rest = _usage_header(chunks, result)
         _grow_temp_buffers()
         with transaction.atomic():
-            _execute_sql("SET LOCAL synchronous_commit TO OFF")  # see _Staging.flush
-            _execute_sql("SET LOCAL work_mem TO '256MB'")  # the sorts by key stay in memory
-            # Compiling these statements costs seconds and saves less: their work is in functions.
-            _execute_sql("SET LOCAL jit TO off")
-            # The joins to the tenants, products and months are lookups in small tables: hash them;
-            # the planner, blind to the values a CTE computes, would sort a million rows instead.
-            _execute_sql("SET LOCAL enable_mergejoin TO off")
+            # For this transaction only:
+            # - synchronous_commit off: see _Staging.flush;
+            # - work_mem: the sorts by key stay in memory;
+            # - no JIT: compiling these statements costs seconds and saves less (their work is in
+            #   functions);
+            # - no merge join: the joins to tenants, products and months are lookups in small
+            #   tables; the planner, blind to the values a CTE computes, would sort a million rows;
+            # - no nested loop: in the upsert, one over a freshly emptied and analysed table would
+            #   rescan the pages it is writing, once per row of the file.
+            _execute_sql(
+                "SELECT set_config('synchronous_commit', 'off', true), "
+                "set_config('work_mem', '256MB', true), set_config('jit', 'off', true), "
+                "set_config('enable_mergejoin', 'off', true), "
+                "set_config('enable_nestloop', 'off', true)"
+            )
             _copy_lines(chunks, rest, header_line, _LineCopier(delimiter, result))
             result.rows_read = _check_lines(delimiter, order, now)
             repeated = _report_rejections(reject, delimiter)
@@ -996,57 +1004,52 @@ def _check_lines(delimiter: str, order: list[int] | None, now: dt.datetime) -> i
     }
     # The values of the file reach this SQL only as data (the staged lines); the column positions
     # are integers computed above.
+    hex_of_tv = "replace(btrim(replace(replace(tv, 'urn:', ''), 'uuid:', ''), '{}'), '-', '')"  # uuid.UUID's
     _execute_sql(
         f"""
         CREATE TEMPORARY TABLE cpor_usage_checked ON COMMIT DROP AS
-        WITH cells AS MATERIALIZED (
-            -- Materialized: each value is cut once, not once per use below. Values come trimmed.
-            SELECT line, octet_length(raw) > %(max_line)s AS overlong, raw AS body, %(sep)s AS sep,
-                   octet_length(raw) - octet_length(replace(raw, %(sep)s, '')) + 1 AS found,
-                   split_part(raw, %(sep)s, {tenant_at:d}) AS tv,
-                   split_part(raw, %(sep)s, {product_at:d}) AS pv,
-                   split_part(raw, %(sep)s, {month_at:d}) AS mv,
-                   split_part(raw, %(sep)s, {users_at:d}) AS uv
+        WITH cut AS (
+            SELECT line, raw AS body, %(sep)s AS sep
             FROM cpor_usage_lines WHERE raw <> '' AND left(raw, 1) <> chr(30)
             UNION ALL
-            SELECT line, false, substr(raw, 2), chr(31),
-                   octet_length(raw) - octet_length(replace(raw, chr(31), '')) + 1,
-                   split_part(substr(raw, 2), chr(31), {tenant_at:d}),
-                   split_part(substr(raw, 2), chr(31), {product_at:d}),
-                   split_part(substr(raw, 2), chr(31), {month_at:d}),
-                   split_part(substr(raw, 2), chr(31), {users_at:d})
-            FROM cpor_usage_lines WHERE left(raw, 1) = chr(30)
+            SELECT line, substr(raw, 2), chr(31) FROM cpor_usage_lines WHERE left(raw, 1) = chr(30)
+        ), cells AS MATERIALIZED (
+            -- Materialized: each value is cut once, not once per use below. Values come trimmed.
+            SELECT line, octet_length(body) > %(max_line)s AS overlong,
+                   CASE WHEN octet_length(body) > %(max_line)s THEN 0
+                        WHEN octet_length(body) - octet_length(replace(body, sep, '')) + 1 <= %(columns)s
+                        THEN octet_length(body) - octet_length(replace(body, sep, '')) + 1
+                        -- a spreadsheet's empty trailing cells do not count
+                        WHEN array_to_string((string_to_array(body, sep))[%(columns)s + 1:], '') = ''
+                        THEN %(columns)s
+                        ELSE octet_length(body) - octet_length(replace(body, sep, '')) + 1 END AS n,
+                   split_part(body, sep, {tenant_at:d}) AS tv, split_part(body, sep, {product_at:d}) AS pv,
+                   split_part(body, sep, {month_at:d}) AS mv, split_part(body, sep, {users_at:d}) AS uv
+            FROM cut
         ), months AS (
             SELECT to_char(first, 'YYYY-MM') AS label, first::date AS first
             FROM generate_series(date '0001-01-01', %(this_month)s::date, interval '1 month') AS first
-        ), judged AS MATERIALIZED (
+        ), judged AS (
             -- The common row is resolved by three hash joins on its text; only a row they miss is
-            -- looked at again: a GUID written otherwise, a product code in capitals, a bad month.
-            SELECT c.line, c.overlong, c.tv, c.pv, c.mv, c.uv, m.first AS month,
-                   CASE WHEN c.overlong THEN 0
-                        WHEN c.found > %(columns)s
-                             AND array_to_string((string_to_array(c.body, c.sep))[%(columns)s + 1:], '') = ''
-                        THEN %(columns)s ELSE c.found END AS n,
+            -- looked at again: a GUID written otherwise (what Python's uuid.UUID accepts: urn: and
+            -- uuid: prefixes, braces, hyphens anywhere), a product code in capitals, a bad month.
+            SELECT c.line, c.n, c.tv, c.pv, c.mv, c.uv, m.first AS month, c.overlong,
                    coalesce(t.id, (
                        SELECT id FROM claims_tenant
-                       WHERE tenant_id = CASE WHEN guid.hex ~ '^[0-9A-Fa-f]{{32}}$' THEN guid.hex::uuid END
+                       WHERE tenant_id = CASE WHEN {hex_of_tv} ~ '^[0-9A-Fa-f]{{32}}$'
+                                              THEN {hex_of_tv}::uuid END
                    )) AS tenant,
-                   -- what Python's uuid.UUID accepts: urn:/uuid: prefixes, braces, hyphens anywhere
-                   t.id IS NOT NULL OR guid.hex ~ '^[0-9A-Fa-f]{{32}}$' AS is_guid,
                    coalesce(p.id, (SELECT id FROM claims_product WHERE code = lower(c.pv))) AS product
             FROM cells c
             LEFT JOIN (SELECT id, tenant_id::text AS label FROM claims_tenant) t ON t.label = c.tv
             LEFT JOIN claims_product p ON p.code = c.pv
             LEFT JOIN months m ON m.label = c.mv
-            LEFT JOIN LATERAL (
-                SELECT replace(btrim(replace(replace(c.tv, 'urn:', ''), 'uuid:', ''), '{{}}'), '-', '') AS hex
-                WHERE t.id IS NULL
-            ) guid ON true
-        ), problems AS MATERIALIZED (
+            OFFSET 0  -- a fence: each row's ids are looked up once, not once per use below
+        ), problems AS (
             SELECT *, CASE
                 WHEN overlong THEN 1
                 WHEN n <> %(columns)s THEN 2
-                WHEN tenant IS NULL AND NOT is_guid THEN 3
+                WHEN tenant IS NULL AND {hex_of_tv} !~ '^[0-9A-Fa-f]{{32}}$' THEN 3
                 WHEN tenant IS NULL THEN 4
                 WHEN product IS NULL THEN 5
                 WHEN month IS NULL AND (mv !~ '^[0-9]{{4}}-(0[1-9]|1[0-2])$' OR mv < '0001') THEN 6
@@ -1058,6 +1061,7 @@ def _check_lines(delimiter: str, order: list[int] | None, now: dt.datetime) -> i
                 ELSE 10
             END AS problem
             FROM judged
+            OFFSET 0  -- the same: each row's problem is worked out once
         )
         SELECT line, problem::smallint AS problem,
                CASE problem WHEN 0 THEN NULL WHEN 1 THEN NULL WHEN 2 THEN n::text
@@ -1144,9 +1148,6 @@ def _references_held(rows: str) -> bool:
 def _upsert_checked() -> tuple[int, int, int]:
     """Insert the first good row of each key, update those saved with another count, in the order
     of the unique key. (rows created, rows written, good rows including repeated keys)."""
-    # A nested loop here would rescan the table it is writing, as many times as the file has rows
-    # (an empty table after TRUNCATE and ANALYZE invites one): join the saved rows by hash.
-    _execute_sql("SET LOCAL enable_nestloop TO off")
     ((created, written),) = _execute_sql(
         """
         WITH written AS (
