@@ -4,14 +4,14 @@ Usage (PostgreSQL; the usage table and the benchmark's tenants are emptied and r
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cpor_import_bench .venv/bin/python bench/import_bench.py
 
-Options: --rows N (default 1,000,000), --memory-sizes 100000,1000000.
+Options: --rows N (default 1,000,000), --memory-sizes 100000,1000000, --runs N (default 3).
 
 It prints, in one run on one database:
 - a generated usage CSV of N rows (tenants × products × months, every key once) in /tmp;
 - `COPY … FROM STDIN (FORMAT csv, HEADER)` of that file, streamed by this process, into a scratch
   table with the feed's four columns typed (uuid, text, text, integer) and no index: wall time;
-- one `INSERT … SELECT … ON CONFLICT` from that scratch table into an empty `claims_monthlyusage`:
-  what the table itself costs (unique index, foreign keys, checks), with no row checked or reported;
+- one `INSERT … SELECT … ON CONFLICT` from that scratch table into an empty `claims_monthlyusage`,
+  sorted by its key: what the table itself costs (its indexes and checks), no row checked or reported;
 - `claims.feeds.import_file("usage", path)`, the commands' and the admin's code path, into an
   empty `claims_monthlyusage`: wall time, rows/s and the ratio to COPY (the issue's target: ≤ 3×)
   and to the SQL upsert;
@@ -19,7 +19,9 @@ It prints, in one run on one database:
 - every timed run starts right after `ANALYZE` and a `CHECKPOINT`, so none inherits another's dirty
   pages;
 - the import's peak Python memory (tracemalloc) and the process's peak RSS growth at each of
-  --memory-sizes, to show that memory does not grow with the file.
+  --memory-sizes, to show that memory does not grow with the file;
+- the timed steps --runs times, each run's figures and then their medians, with the load average
+  before and after (the machine may be shared: a ratio to COPY in the same run is what compares).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -115,8 +118,9 @@ def copy_file(path: Path) -> float:
 
 def sql_upsert() -> float:
     """The database's own floor for the import's write: one INSERT … SELECT … ON CONFLICT from the
-    COPY'd scratch table into an empty claims_monthlyusage (its unique index, foreign keys and checks),
-    with no checking of the rows and no report of bad ones."""
+    COPY'd scratch table into an empty claims_monthlyusage (its primary key, unique and product
+    indexes, and checks; since migration 0016 no foreign key constraints), sorted by the unique key
+    as the import sorts, with no checking of the rows and no report of bad ones."""
     run("TRUNCATE claims_monthlyusage")
     settle()
     started = time.perf_counter()
@@ -124,6 +128,7 @@ def sql_upsert() -> float:
         "INSERT INTO claims_monthlyusage (tenant_id, product_id, month, active_users) "
         "SELECT t.id, p.id, (s.month || '-01')::date, s.active_users FROM bench_usage_copy s "
         "JOIN claims_tenant t ON t.tenant_id = s.tenant_id JOIN claims_product p ON p.code = s.product_code "
+        "ORDER BY 1, 2, 3 "
         "ON CONFLICT (tenant_id, product_id, month) DO UPDATE SET active_users = excluded.active_users "
         "WHERE claims_monthlyusage.active_users <> excluded.active_users"
     )
@@ -145,6 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Usage feed import benchmark")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--memory-sizes", default="100000,1000000")
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Run on PostgreSQL: set DATABASE_URL=postgres://…")
@@ -172,26 +178,43 @@ def main() -> None:
     path = files[args.rows]
     size = path.stat().st_size
     print(f"usage feed: {args.rows:,} rows, {size / 1024 / 1024:.1f} MiB at {path}")
+    print(f"load average before: {_load()}")
+    runs: list[tuple[float, float, float, float]] = []
+    for number in range(1, args.runs + 1):
+        copy_seconds = copy_file(path)
+        floor = sql_upsert()
+        seconds, result = import_file(path, empty_first=True)
+        assert (result.created, result.rejected) == (args.rows, 0), result.summary()
+        again, result = import_file(path, empty_first=False)
+        assert (result.unchanged, result.changed) == (args.rows, 0), result.summary()
+        runs.append((copy_seconds, floor, seconds, again))
+        print(f"run {number} (load {_load()}):")
+        report(args.rows, copy_seconds, floor, seconds, again)
+    if len(runs) > 1:
+        medians = [statistics.median(run[i] for run in runs) for i in range(4)]
+        print(f"median of {len(runs)} runs (each ratio is that of the medians):")
+        report(args.rows, *medians)
+    print(f"load average after: {_load()}")
 
-    copy_seconds = copy_file(path)
+
+def _load() -> str:
+    return ", ".join(f"{n:.1f}" for n in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
+
+
+def report(rows: int, copy_seconds: float, floor: float, seconds: float, again: float) -> None:
     print(
-        f"  COPY into a scratch table:          {copy_seconds:7.2f} s  ({args.rows / copy_seconds:>9,.0f} rows/s)"
+        f"  COPY into a scratch table:          {copy_seconds:7.2f} s  ({rows / copy_seconds:>9,.0f} rows/s)"
     )
-    floor = sql_upsert()
     print(
-        f"  one SQL upsert from that table:     {floor:7.2f} s  ({args.rows / floor:>9,.0f} rows/s)"
-        f"  = {floor / copy_seconds:.2f}× COPY (the table's own cost: unique index, foreign keys)"
+        f"  one SQL upsert from that table:     {floor:7.2f} s  ({rows / floor:>9,.0f} rows/s)"
+        f"  = {floor / copy_seconds:.2f}× COPY (the table's own cost: its indexes)"
     )
-    seconds, result = import_file(path, empty_first=True)
-    assert (result.created, result.rejected) == (args.rows, 0), result.summary()
     print(
-        f"  import_usage, empty table:          {seconds:7.2f} s  ({args.rows / seconds:>9,.0f} rows/s)"
+        f"  import_usage, empty table:          {seconds:7.2f} s  ({rows / seconds:>9,.0f} rows/s)"
         f"  = {seconds / copy_seconds:.2f}× COPY, {seconds / floor:.2f}× the SQL upsert"
     )
-    again, result = import_file(path, empty_first=False)
-    assert (result.unchanged, result.changed) == (args.rows, 0), result.summary()
     print(
-        f"  import_usage, same file again:      {again:7.2f} s  ({args.rows / again:>9,.0f} rows/s)"
+        f"  import_usage, same file again:      {again:7.2f} s  ({rows / again:>9,.0f} rows/s)"
         f"  = {again / copy_seconds:.2f}× COPY, 0 rows changed"
     )
 

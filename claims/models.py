@@ -1698,7 +1698,13 @@ class SubscriptionRegistry:
 
 
 class MonthlyUsage(models.Model):
-    """Active users of one product on one tenant in one month, as the usage feed reported them."""
+    """Active users of one product on one tenant in one month, as the usage feed reported them.
+
+    The foreign keys have no database constraint: checked row by row they cost the import of a
+    million-row feed more than everything else together. The usage import writes only rows whose
+    tenant and product it resolved, holding a key-share lock on them until it commits
+    (`claims.feeds`); Django still cascades and protects on delete, and on PostgreSQL two
+    statement-level triggers (migration 0016) do it for a deletion that races an import."""
 
     tenant = models.ForeignKey(
         Tenant,
@@ -1706,9 +1712,14 @@ class MonthlyUsage(models.Model):
         related_name="monthly_usage",
         verbose_name=_("tenant"),
         db_index=False,  # the unique constraint's index leads with the tenant
+        db_constraint=False,
     )
     product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, related_name="monthly_usage", verbose_name=_("product")
+        Product,
+        on_delete=models.PROTECT,
+        related_name="monthly_usage",
+        verbose_name=_("product"),
+        db_constraint=False,
     )
     month = models.DateField(_("month"), help_text=_("The first day of the month."))
     active_users = models.PositiveIntegerField(_("active users"))
