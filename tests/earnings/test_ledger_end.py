@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from claims import workflow
 from claims.models import Claim, Membership, Subscription
@@ -27,7 +28,7 @@ from tests.factories import PartnerFactory, claim_in, partner_user, reviewer
 pytestmark = pytest.mark.django_db
 S = Claim.Status
 
-BASE = dt.datetime(2026, 1, 12, 10, 0, tzinfo=dt.UTC)  # a Monday; associated on the 19th
+BASE = timezone.make_aware(dt.datetime(2026, 1, 12, 10, 0))  # a Monday; associated on the 19th
 JAN, FEB, MAR, APR = (dt.date(2026, month, 1) for month in (1, 2, 3, 4))
 
 
@@ -93,11 +94,11 @@ def test_ending_mid_month_reverses_that_month_and_later_and_keeps_earlier_ones(
     jan, feb, mar = earn(handoff, JAN, "100.00"), earn(handoff, FEB, "80.00"), earn(handoff, MAR, "60.00")
     approve(jan.statement, now=BASE)
 
-    clock.move_to(dt.datetime(2026, 2, 14, 16, 30, tzinfo=dt.UTC), tick=False)
+    clock.move_to(timezone.make_aware(dt.datetime(2026, 2, 14, 16, 30)), tick=False)
     end_by(action, claim)
 
     handoff.refresh_from_db()
-    assert handoff.ended_at == dt.datetime(2026, 2, 14, 16, 30, tzinfo=dt.UTC)
+    assert handoff.ended_at == timezone.make_aware(dt.datetime(2026, 2, 14, 16, 30))
     assert ledger(handoff) == [
         ("earning", JAN, Decimal("100.00"), "2026-01 approved"),
         ("earning", FEB, Decimal("80.00"), "2026-02 draft"),
@@ -127,7 +128,7 @@ def test_a_line_on_an_approved_statement_is_clawed_back_on_the_next_draft(clock:
 
     # Ended on 31 January: January is the month it ended in, so January and February are reversed;
     # both statements are approved, and March's is approved too: April's draft takes them.
-    clock.move_to(dt.datetime(2026, 1, 31, 23, 0, tzinfo=dt.UTC), tick=False)
+    clock.move_to(timezone.make_aware(dt.datetime(2026, 1, 31, 23, 0)), tick=False)
     approve(march, now=BASE)
     workflow.transition(claim, "supersede", by=SYSTEM)
 
@@ -143,13 +144,15 @@ def test_a_line_on_an_approved_statement_is_clawed_back_on_the_next_draft(clock:
 def test_ending_again_reverses_nothing_twice(clock: Any) -> None:
     claim, handoff = associated(clock)
     earn(handoff, FEB, "80.00")
-    clock.move_to(dt.datetime(2026, 2, 2, tzinfo=dt.UTC), tick=False)
+    clock.move_to(timezone.make_aware(dt.datetime(2026, 2, 2)), tick=False)
     workflow.transition(claim, "supersede", by=SYSTEM)
     before = ledger(handoff)
     context = workflow.StepContext(claim=claim, action="supersede", by=SYSTEM, now=BASE, event_id=0)
     end_associations([context])
     assert ledger(handoff) == before
-    assert AssessmentHandoff.objects.get(pk=handoff.pk).ended_at == dt.datetime(2026, 2, 2, tzinfo=dt.UTC)
+    assert AssessmentHandoff.objects.get(pk=handoff.pk).ended_at == timezone.make_aware(
+        dt.datetime(2026, 2, 2)
+    )
 
 
 def test_a_lapse_ends_earning_from_the_month_the_subscription_stopped_being_live(clock: Any) -> None:
@@ -159,7 +162,7 @@ def test_a_lapse_ends_earning_from_the_month_the_subscription_stopped_being_live
     jan = earn(handoff, JAN, "10.00")
     earn(handoff, FEB, "20.00")
     earn(handoff, MAR, "30.00")
-    went_inactive = dt.datetime(2026, 2, 27, 8, 0, tzinfo=dt.UTC)
+    went_inactive = timezone.make_aware(dt.datetime(2026, 2, 27, 8, 0))
     Subscription.objects.filter(pk=named.pk).update(
         status=Subscription.Status.SUSPENDED, inactive_since=went_inactive
     )
@@ -191,14 +194,15 @@ def test_a_lapse_sweep_ends_a_batch_with_a_fixed_number_of_queries(clock: Any) -
             earn(handoff, JAN, "10.00")
             earn(handoff, FEB, "10.00")
             Subscription.objects.filter(pk=named.pk).update(
-                status=Subscription.Status.DELETED, inactive_since=dt.datetime(2026, 1, 20, tzinfo=dt.UTC)
+                status=Subscription.Status.DELETED,
+                inactive_since=timezone.make_aware(dt.datetime(2026, 1, 20)),
             )
             handoffs.append(handoff)
             clock.move_to(BASE, tick=False)
         return handoffs
 
     def sweep_queries() -> int:
-        clock.move_to(dt.datetime(2026, 3, 2, tzinfo=dt.UTC), tick=False)
+        clock.move_to(timezone.make_aware(dt.datetime(2026, 3, 2)), tick=False)
         with CaptureQueriesContext(connection) as queries:
             lapse_inactive_subscriptions()
         clock.move_to(BASE, tick=False)
@@ -220,12 +224,12 @@ def test_after_an_end_the_monthly_job_writes_nothing_for_the_month_it_ended_in_o
     usage(customer, dt.date(2025, 12, 1), 10)
     for month, users in ((JAN, 15), (FEB, 20), (MAR, 30)):
         usage(customer, month, users)
-    clock.move_to(dt.datetime(2026, 2, 1, 6, 0, tzinfo=dt.UTC), tick=False)
+    clock.move_to(timezone.make_aware(dt.datetime(2026, 2, 1, 6, 0)), tick=False)
     assert assess_month(JAN).written == 1
 
-    clock.move_to(dt.datetime(2026, 2, 14, 16, 30, tzinfo=dt.UTC), tick=False)
+    clock.move_to(timezone.make_aware(dt.datetime(2026, 2, 14, 16, 30)), tick=False)
     workflow.transition(claim, "supersede", by=SYSTEM)
-    clock.move_to(dt.datetime(2026, 4, 1, 6, 0, tzinfo=dt.UTC), tick=False)
+    clock.move_to(timezone.make_aware(dt.datetime(2026, 4, 1, 6, 0)), tick=False)
     assert assess_month(FEB).written == 0
     assert assess_month(MAR).written == 0
     assert ledger(handoff) == [("earning", JAN, Decimal("10.00"), "2026-01 draft")]

@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from claims.models import Programme, Subscription
 from earnings.ledger import MonthNotEnded, assess_month
@@ -28,7 +29,8 @@ LATER = dt.datetime(2026, 6, 10, 9, 0, tzinfo=dt.UTC)
 
 
 def at(day: dt.date, hour: int = 12) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
+    """`hour` o'clock on `day` in the site's time zone, where months begin and end."""
+    return timezone.make_aware(dt.datetime(day.year, day.month, day.day, hour))
 
 
 def lines(**filters: Any) -> list[tuple[dt.date, int, Decimal, bool, str]]:

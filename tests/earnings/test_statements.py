@@ -13,6 +13,7 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from claims.models import LEAD_GROUP, Membership
 from earnings.models import Currency, EarningsLine, Statement, StatementTotal
@@ -170,7 +171,8 @@ def test_a_month_that_has_not_ended_is_not_approved(finance: Any) -> None:
     with pytest.raises(StatementRefused, match="2026-05 has not ended yet"):
         approve_statement(statement.pk, by=finance)
     assert fingerprint() == before
-    with time_machine.travel(dt.datetime(2026, 6, 1, 0, 0, 1, tzinfo=dt.UTC), tick=False):
+    # One second into June in the site's time zone (the month ends at local midnight).
+    with time_machine.travel(timezone.make_aware(dt.datetime(2026, 6, 1, 0, 0, 1)), tick=False):
         assert approve_statement(statement.pk, by=finance).status == S.APPROVED
 
 
