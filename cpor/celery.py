@@ -66,7 +66,8 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=5, minute=0),
     },
     # Daily at 06:00 UTC (after the night's feeds and the lapse job): write the previous month's
-    # earning lines; idempotent, so each later day only adds what was missing.
+    # earning lines once CPOR_EARNINGS_USAGE_DAYS (5) days of the month have passed, so the usage
+    # feed has reported it; idempotent, so each later day only adds what was missing.
     "assess-previous-month": {
         "task": "earnings.tasks.assess_previous_month",
         "schedule": crontab(hour=6, minute=0),

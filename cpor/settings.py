@@ -366,6 +366,11 @@ CPOR_POE_MAX_BYTES = env_int("CPOR_POE_MAX_BYTES", 20 * 1024 * 1024)
 CPOR_POE_MAX_FILES = env_int("CPOR_POE_MAX_FILES", 20)
 # An association ends (`lapse`, the daily beat job) once the subscription it names has been out of
 # active/grace for longer than this many days.
+# The daily earnings job writes the month before's lines only from this many days into the month:
+# the usage feed reports a month some days after it ends, and written lines are never recomputed.
+CPOR_EARNINGS_USAGE_DAYS = env_int("CPOR_EARNINGS_USAGE_DAYS", 5)
+if CPOR_EARNINGS_USAGE_DAYS < 0 or CPOR_EARNINGS_USAGE_DAYS > 27:
+    raise ImproperlyConfigured(f"CPOR_EARNINGS_USAGE_DAYS must be 0 to 27, got {CPOR_EARNINGS_USAGE_DAYS}")
 CPOR_LAPSE_DAYS = env_int("CPOR_LAPSE_DAYS", 30)
 if CPOR_LAPSE_DAYS < 1:
     raise ImproperlyConfigured(f"CPOR_LAPSE_DAYS must be at least 1, got {CPOR_LAPSE_DAYS}")

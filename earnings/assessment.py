@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 
@@ -284,20 +285,27 @@ def _assessed_event(
     }
 
 
-def assess_outstanding(*, partner_ids: Iterable[int], now: dt.datetime) -> int:
+def assess_outstanding(*, partner_ids: Iterable[int] | None = None, now: dt.datetime) -> int:
     """Assess the partners' associations that have not ended and hold no assessment under terms:
     those queued before assessments existed (moved from consent/, never assessed), and those
     assessed before their programme had terms in force for their month (`no_programme_rule`):
     terms published late apply to them as if they had been there. Nothing else is ever assessed
     again, and no ledger line can refer to these (they were not eligible). Each gets its
-    assessment and a history event; returns how many were assessed."""
+    assessment and a history event; returns how many were assessed. `partner_ids` None: every
+    partner's. The rows are locked while assessed, so two runs at once assess each once."""
+    with transaction.atomic():
+        return _assess_outstanding(partner_ids=partner_ids, now=now)
+
+
+def _assess_outstanding(*, partner_ids: Iterable[int] | None, now: dt.datetime) -> int:
+    candidates = AssessmentHandoff.objects.filter(
+        Q(assessed_at=None) | Q(eligible=False, rule=None), ended_at=None
+    )
+    if partner_ids is not None:
+        candidates = candidates.filter(partner_id__in=list(partner_ids))
     handoffs = [
         handoff
-        for handoff in AssessmentHandoff.objects.filter(
-            Q(assessed_at=None) | Q(eligible=False, rule=None),
-            partner_id__in=list(partner_ids),
-            ended_at=None,
-        )
+        for handoff in candidates.select_for_update().order_by("pk")
         if handoff.assessed_at is None or Reason.NO_PROGRAMME_RULE in (handoff.reasons or ())
     ]
     if not handoffs:
@@ -314,6 +322,7 @@ def assess_outstanding(*, partner_ids: Iterable[int], now: dt.datetime) -> int:
         if handoff.subscription_id and handoff.tenant_id
     )
     events = []
+    assessed = []
     for handoff in handoffs:
         subscription = subscriptions.get(handoff.subscription_id) if handoff.subscription_id else None
         assessment = assess(
@@ -327,11 +336,14 @@ def assess_outstanding(*, partner_ids: Iterable[int], now: dt.datetime) -> int:
             ),
             subscription=subscription,
         )
+        if handoff.assessed_at is not None and assessment.terms is None:
+            continue  # still no terms for its month: nothing new to record, no second event
         handoff.eligible = assessment.eligible
         handoff.reasons = list(assessment.reasons)
         handoff.rule_id = assessment.terms.pk if assessment.terms else None
         handoff.assessed_at = now
+        assessed.append(handoff)
         events.append(_assessed_event(handoff.claim_id, now, handoff.programme, assessment))
-    AssessmentHandoff.objects.bulk_update(handoffs, ["eligible", "reasons", "rule", "assessed_at"])
+    AssessmentHandoff.objects.bulk_update(assessed, ["eligible", "reasons", "rule", "assessed_at"])
     insert_rows(ClaimEvent, events)
-    return len(handoffs)
+    return len(assessed)

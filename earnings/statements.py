@@ -8,7 +8,6 @@ is still a draft, so a line can never land on a statement once it is approved: w
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,6 +20,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from claims.models import group_names
+from earnings.ledger import month_has_ended
 from earnings.models import FINANCE_GROUP, EarningsLine, Statement, StatementTotal, round_money
 
 PAYMENT_REFERENCE_MAX_LENGTH = Statement._meta.get_field("payment_reference").max_length
@@ -64,11 +64,6 @@ def statement_totals(statement: Statement) -> list[CurrencyTotal]:
     if statement.status == Statement.Status.DRAFT:
         return line_totals(statement)
     return [CurrencyTotal(t.currency, t.amount, t.line_count) for t in statement.totals.all()]
-
-
-def month_has_ended(month: dt.date, now: dt.datetime) -> bool:
-    today = timezone.localtime(now).date()
-    return (today.year, today.month) > (month.year, month.month)
 
 
 def _require_finance(user: Any) -> None:

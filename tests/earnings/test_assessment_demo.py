@@ -182,3 +182,27 @@ def test_an_ended_association_is_not_assessed_again() -> None:
         rule(dt.date(2026, 1, 1))
         assert assess_outstanding(partner_ids=[claim.partner_id], now=timezone.now()) == 0
         assert AssessmentHandoff.objects.get(claim=claim).reasons == [R.NO_PROGRAMME_RULE]
+
+
+def test_the_command_assesses_outstanding_associations_once_and_a_termless_one_records_once() -> None:
+    with time_machine.travel(dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC), tick=False):
+        moved = claim_in(Claim.Status.APPROVED)
+        termless = claim_in(Claim.Status.APPROVED, activity="presales")
+        with time_machine.travel(timezone.now() + dt.timedelta(days=8), tick=False):
+            assert close_consent_windows() == 2
+        # As the rows moved from consent/ were: queued, never assessed.
+        AssessmentHandoff.objects.filter(claim=moved).update(eligible=None, reasons=[], assessed_at=None)
+        rule(dt.date(2026, 1, 1))  # OSU terms only: the pre-sales (OSA) association still has none
+        out = io.StringIO()
+        call_command("assess_outstanding", stdout=out)
+        assert "Assessed 1 association." in out.getvalue()
+        assert AssessmentHandoff.objects.get(claim=moved).eligible is True
+        assert AssessmentHandoff.objects.get(claim=termless).reasons == [R.NO_PROGRAMME_RULE]
+        events = ClaimEvent.objects.filter(action="assessed")
+        before = sorted(events.values_list("claim_id", flat=True))
+        # The hand-off's event for each, and the command's for the one it assessed.
+        assert before == sorted([moved.pk, moved.pk, termless.pk])
+        out = io.StringIO()
+        call_command("assess_outstanding", stdout=out)
+        assert "Assessed 0 associations." in out.getvalue()
+        assert sorted(events.values_list("claim_id", flat=True)) == before

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from io import StringIO
+from typing import Any
 
 import pytest
 import time_machine
@@ -66,11 +67,24 @@ def test_the_command_writes_the_month_and_says_what_it_wrote(earning_association
     assert (line.units, line.amount, line.currency) == (7, Decimal("10.50"), "EUR")
 
 
-def test_the_beat_task_assesses_the_previous_month_across_the_year_end(earning_association: None) -> None:
+def test_the_beat_task_assesses_the_previous_month_across_the_year_end(
+    earning_association: None, settings: Any
+) -> None:
+    settings.CPOR_EARNINGS_USAGE_DAYS = 0
     with time_machine.travel(timezone.make_aware(dt.datetime(2025, 12, 31, 23, 0)), tick=False):
         assert assess_previous_month() == 0  # November: the association is from December
     with time_machine.travel(timezone.make_aware(dt.datetime(2026, 1, 1, 6, 0)), tick=False):
         assert assess_previous_month() == 1
     with time_machine.travel(timezone.make_aware(dt.datetime(2026, 1, 2, 6, 0)), tick=False):
         assert assess_previous_month() == 0  # the next day's run changes nothing
+    assert list(EarningsLine.objects.values_list("month", "amount")) == [(DEC, Decimal("10.50"))]
+
+
+def test_the_beat_task_waits_for_the_usage_feed_to_report_the_month(earning_association: None) -> None:
+    # Default: 5 days. January 5 is still the feed's time; January 6 writes December.
+    with time_machine.travel(timezone.make_aware(dt.datetime(2026, 1, 5, 23, 59)), tick=False):
+        assert assess_previous_month() == 0
+    assert not EarningsLine.objects.exists() and not Statement.objects.exists()
+    with time_machine.travel(timezone.make_aware(dt.datetime(2026, 1, 6, 6, 0)), tick=False):
+        assert assess_previous_month() == 1
     assert list(EarningsLine.objects.values_list("month", "amount")) == [(DEC, Decimal("10.50"))]
