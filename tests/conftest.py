@@ -195,7 +195,7 @@ def poe_folder(_test_settings: Path) -> Path:
 def _reference_data(request: pytest.FixtureRequest) -> None:
     """Transactional tests flush every table, data migrations' rows included: put them back.
 
-    The product catalogue and the reviewer groups come from data migrations; a test that runs after
+    The product catalogue and the staff groups come from data migrations; a test that runs after
     a `transaction=True` test would otherwise find them gone.
     """
     marker = request.node.get_closest_marker("django_db")
@@ -207,7 +207,10 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
     from claims.models import LEAD_GROUP, REVIEWER_GROUP, Product
 
     request.getfixturevalue("_django_db_helper")
-    if Product.objects.exists() and Group.objects.filter(name__in=[REVIEWER_GROUP, LEAD_GROUP]).count() == 2:
+    from earnings.models import FINANCE_GROUP
+
+    staff_groups = [REVIEWER_GROUP, LEAD_GROUP, FINANCE_GROUP]
+    if Product.objects.exists() and Group.objects.filter(name__in=staff_groups).count() == len(staff_groups):
         return
     catalogue = importlib.import_module("claims.migrations.0002_product_catalogue")
     catalogue.load(apps, None)
@@ -219,7 +222,8 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
     for app_config in apps.get_app_configs():
         create_contenttypes(app_config, verbosity=0)
         create_permissions(app_config, verbosity=0)
-    for name, pairs in groups.GROUPS.items():
+    finance = importlib.import_module("earnings.migrations.0003_finance_group")
+    for name, pairs in {**groups.GROUPS, FINANCE_GROUP: finance.FINANCE}.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(
             [

@@ -5,16 +5,14 @@ test-artifacts/ to look at, and finance approving and recording a payment with t
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.apps import apps
 
 from claims.models import Membership
 from earnings.models import Currency, Statement
-from tests.browser.conftest import CHROMIUM, artifacts, browser, page  # noqa: F401 (fixtures)
+from tests.browser.conftest import CHROMIUM
 from tests.browser.test_portal import PASSWORD, catalogue, sign_in  # noqa: F401 (fixtures)
 from tests.earnings.statement_helpers import (
     finance_user,
@@ -33,12 +31,6 @@ pytestmark = [
 ]
 
 WIDTHS = ((1280, ""), (390, "-phone"))
-
-
-@pytest.fixture
-def finance_group() -> None:
-    """A transactional test before this one emptied the tables: put the finance group back."""
-    importlib.import_module("earnings.migrations.0003_finance_group").create_group(apps, None)
 
 
 def a_statement() -> Statement:
@@ -62,8 +54,7 @@ def a_statement() -> Statement:
 def test_the_printable_statement_and_the_admin_at_two_widths_in_two_languages(
     live_server: Any,
     page: Any,  # noqa: F811
-    artifacts: Path,  # noqa: F811
-    finance_group: None,
+    artifacts: Path,
 ) -> None:
     statement = a_statement()
     partner_user(
