@@ -211,6 +211,16 @@ def hand_off_many(contexts: Sequence[StepContext]) -> None:
                 "ended_at": None,
             }
         )
+    # A claim associated again (its rejection disputed, the review reopened, approved, the window
+    # closed once more) had its association ended: the row (which its ledger lines refer to) starts
+    # a new association from now, assessed afresh with the workloads it holds now.
+    restarted = AssessmentHandoff.objects.filter(claim_id__in=claim_ids, ended_at__isnull=False).values_list(
+        "pk", "claim_id"
+    )
+    for pk, claim_id in restarted:
+        row = next(row for row in rows if row["claim_id"] == claim_id)
+        AssessmentHandoff.objects.filter(pk=pk).update(**{k: v for k, v in row.items() if k != "claim_id"})
+        AssessmentHandoff.products.through.objects.filter(assessmenthandoff_id=pk).delete()
     # One row per claim (unique): a claim already queued (it cannot be, unless a step ran twice)
     # keeps its row and its assessment; the database skips it in the same statement.
     insert_new_rows(AssessmentHandoff, rows)
@@ -342,8 +352,13 @@ def _assess_outstanding(*, partner_ids: Iterable[int] | None, now: dt.datetime) 
         handoff.reasons = list(assessment.reasons)
         handoff.rule_id = assessment.terms.pk if assessment.terms else None
         handoff.assessed_at = now
+        # Rows moved from consent/ never recorded what the subscription was; the ledger reads it.
+        handoff.channel = subscription.channel if subscription else ""
+        handoff.baseline_seats = subscription.seats if subscription else None
         assessed.append(handoff)
         events.append(_assessed_event(handoff.claim_id, now, handoff.programme, assessment))
-    AssessmentHandoff.objects.bulk_update(assessed, ["eligible", "reasons", "rule", "assessed_at"])
+    AssessmentHandoff.objects.bulk_update(
+        assessed, ["eligible", "reasons", "rule", "assessed_at", "channel", "baseline_seats"]
+    )
     insert_rows(ClaimEvent, events)
     return len(assessed)
