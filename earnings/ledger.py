@@ -419,7 +419,9 @@ def _units(sql: _Sql, month: dt.date, version: _Version) -> tuple[str, str]:
     return now, baseline
 
 
-def _insert_lines(month: dt.date, version: _Version, ids: tuple[int, int], now: dt.datetime) -> int:
+def _insert_lines(
+    month: dt.date, version: _Version, ids: tuple[int, int], partners: set[int], now: dt.datetime
+) -> int:
     """One INSERT … SELECT of the month's lines of one programme's associations in `ids`.
 
     `w` holds the associations with the month's and the baseline's figures; two nested selects: `x`
@@ -467,7 +469,10 @@ def _insert_lines(month: dt.date, version: _Version, ids: tuple[int, int], now: 
     text = (
         f"WITH w AS MATERIALIZED (SELECT h.id, h.partner_id, h.programme, h.tenant_id,"  # noqa: S608  (names from the models, values as parameters)
         f" h.subscription_id, {now_units} AS now_units, {baseline_units} AS baseline_units"
-        f" FROM {_table(AssessmentHandoff)} h WHERE {_candidates(sql, month, version, ids)})"
+        f" FROM {_table(AssessmentHandoff)} h WHERE {_candidates(sql, month, version, ids)}"
+        # Only the partners whose statements this batch made and locked: an association that
+        # became eligible after the batch locked its rows waits for the next run.
+        f" AND h.partner_id IN ({', '.join(str(int(partner)) for partner in sorted(partners))}))"
         f" INSERT INTO {_table(EarningsLine)} ({columns})"
         f" SELECT {sql.text(EarningsLine.Kind.EARNING)}, y.partner_id, y.id, y.programme, {month_sql},"
         f" y.tenant_id, y.subscription_id, {sql.integer(rule.pk)}, {sql.text(rule.metric)}, y.units,"
@@ -536,7 +541,7 @@ def _assess_batch(
                 if not partners:
                     return 0
                 attach_to_statements({(partner_id, month) for partner_id in partners}, now=now)
-                return sum(_insert_lines(month, version, ids, now) for version in versions.values())
+                return sum(_insert_lines(month, version, ids, partners, now) for version in versions.values())
         except OperationalError as exc:
             if not _deadlocked(exc) or attempt == 2:
                 raise
