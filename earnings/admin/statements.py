@@ -9,6 +9,7 @@ The ledger lines: a read-only list for finance; nobody adds, changes or deletes 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin, messages
@@ -54,8 +55,8 @@ class MonthFilter(admin.SimpleListFilter):
             return queryset
         try:
             year, month = (int(part) for part in value.split("-"))
-            return queryset.filter(month__year=year, month__month=month)
-        except ValueError:
+            return queryset.filter(month=dt.date(year, month, 1))
+        except (ValueError, OverflowError):
             # A hand-edited address: show nothing rather than fail.
             return queryset.none()
 

@@ -47,7 +47,7 @@ def test_a_malformed_month_is_refused_with_the_expected_shape(value: str, earnin
     assert not EarningsLine.objects.exists()
 
 
-@pytest.mark.parametrize("value", ["2026-01", "2026-02", "2031-07"])
+@pytest.mark.parametrize("value", ["2026-01", "2026-02", "2031-07", "9999-12"])
 def test_the_current_and_future_months_are_refused(value: str, earning_association: None) -> None:
     with time_machine.travel(timezone.make_aware(dt.datetime(2026, 1, 31, 23, 59)), tick=False):
         with pytest.raises(CommandError, match=f"{value} has not ended yet"):

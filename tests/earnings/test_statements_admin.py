@@ -314,3 +314,12 @@ def test_an_id_beyond_any_integer_is_not_a_500(finance: Any) -> None:
     )
     assert "This statement no longer exists." in text(response)
     assert fingerprint() == before
+
+
+@pytest.mark.parametrize("month", ["99999999999999999999-1", "2026-13", "2026", "x-y", "0-1"])
+def test_a_hand_edited_month_filter_shows_nothing_instead_of_failing(
+    finance: Any, statement: Statement, month: str
+) -> None:
+    response = signed_in(finance).get(reverse("admin:earnings_statement_changelist"), {"month": month})
+    assert response.status_code == 200
+    assert "0 statements" in text(response)

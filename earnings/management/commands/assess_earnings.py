@@ -34,6 +34,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         month = parse_month(options["month"])
+        if month >= dt.date(9999, 12, 1):  # no month follows it in the calendar: it never ends
+            raise CommandError(f"{month:%Y-%m} has not ended yet.")
         try:
             result = assess_month(month)
         except MonthNotEnded as exc:
