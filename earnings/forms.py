@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -12,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import Subscription
-from earnings.models import AssessmentHandoff, EarningsLine, ProgrammeRule, first_of_month
+from earnings.models import AssessmentHandoff, EarningsLine, Metric, ProgrammeRule, first_of_month
 
 
 def next_month(month: dt.date) -> dt.date:
@@ -51,6 +52,10 @@ def is_in_use(rule: ProgrammeRule) -> bool:
         EarningsLine.objects.filter(rule=rule).exists()
         or AssessmentHandoff.objects.filter(rule=rule).exists()
     )
+
+
+MAX_RATE = Decimal("10000")
+MAX_CAP = Decimal("10000000")
 
 
 class ProgrammeRuleForm(forms.ModelForm):
@@ -130,4 +135,33 @@ class ProgrammeRuleForm(forms.ModelForm):
                         },
                     ),
                 )
+        self._check_bounds(cleaned)
         return cleaned
+
+    def _check_bounds(self, cleaned: dict[str, Any]) -> None:
+        """Amounts the ledger can hold: the job computes units × rate in integers, and a line's
+        amount has twelve digits before the point. A per-unit metric needs a cap, since units come
+        from the feeds (millions of users are possible); a one-time fee is one unit."""
+        rate, cap, metric = cleaned.get("rate"), cleaned.get("monthly_cap"), cleaned.get("metric")
+        if rate is not None and rate > MAX_RATE:
+            self.add_error(
+                "rate",
+                ValidationError(
+                    _("A rate is at most %(max)s per unit."), code="rate_too_high", params={"max": MAX_RATE}
+                ),
+            )
+        if cap is not None and cap > MAX_CAP:
+            self.add_error(
+                "monthly_cap",
+                ValidationError(
+                    _("A monthly cap is at most %(max)s."), code="cap_too_high", params={"max": MAX_CAP}
+                ),
+            )
+        if cap is None and metric in (Metric.ACTIVE_USER_GROWTH, Metric.NEW_SEATS):
+            self.add_error(
+                "monthly_cap",
+                ValidationError(
+                    _("Give a monthly cap: this metric pays per user or seat, however many there are."),
+                    code="cap_required",
+                ),
+            )

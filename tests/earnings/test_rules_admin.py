@@ -175,6 +175,30 @@ def test_an_unknown_channel_is_refused() -> None:
     assert not ProgrammeRule.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"rate": "10000.0001"}, "A rate is at most 10000 per unit."),
+        ({"monthly_cap": "10000000.01"}, "A monthly cap is at most 10000000."),
+        ({"monthly_cap": ""}, "Give a monthly cap: this metric pays per user or seat"),
+        ({"monthly_cap": "", "metric": Metric.NEW_SEATS}, "Give a monthly cap"),
+    ],
+)
+def test_terms_the_ledger_cannot_hold_are_refused(overrides: dict[str, str], message: str) -> None:
+    response = signed_in(finance_user()).post(reverse(ADD), form(**overrides))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not ProgrammeRule.objects.exists()
+
+
+def test_a_one_time_fee_needs_no_cap() -> None:
+    response = signed_in(finance_user()).post(
+        reverse(ADD), form(metric=Metric.ONE_TIME_FEE, monthly_cap="", rate="250")
+    )
+    assert response.status_code == 302
+    assert ProgrammeRule.objects.get().monthly_cap is None
+
+
 def test_finance_changes_a_version_nothing_uses_yet() -> None:
     version = rule(dt.date(2026, 7, 1))
     url = reverse("admin:earnings_programmerule_change", args=[version.pk])
