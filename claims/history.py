@@ -147,16 +147,26 @@ def product_names_for(events: Iterable[ClaimEvent]) -> dict[str, str]:
 
 
 def history_entries(
-    events: Iterable[ClaimEvent], *, product_names: dict[str, str] | None = None, reviewer_view: bool = False
+    events: Iterable[ClaimEvent],
+    *,
+    product_names: dict[str, str] | None = None,
+    reviewer_view: bool = False,
+    assessment_reasons: bool = True,
 ) -> list[HistoryEntry]:
-    """Each event in words. Partners see Microsoft's people by role; reviewers see everybody by email."""
+    """Each event in words. Partners see Microsoft's people by role; reviewers see everybody by email.
+    Without `assessment_reasons` (a read-only member) an assessment reads as eligible or not only."""
     events = list(events)
     if product_names is None:
         product_names = product_names_for(events)
-    return [_entry(event, product_names, reviewer_view=reviewer_view) for event in events]
+    return [
+        _entry(event, product_names, reviewer_view=reviewer_view, assessment_reasons=assessment_reasons)
+        for event in events
+    ]
 
 
-def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: bool) -> HistoryEntry:
+def _entry(
+    event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: bool, assessment_reasons: bool = True
+) -> HistoryEntry:
     diff = event.diff or {}
     changes: list[Change] = []
     if event.action == ClaimEvent.Action.ASSESSED:
@@ -193,7 +203,7 @@ def _entry(event: ClaimEvent, product_names: dict[str, str], *, reviewer_view: b
     elif event.action == ClaimEvent.Action.CREATE:
         note = _started_from(diff, note)
     elif event.action == ClaimEvent.Action.ASSESSED:
-        note = _assessment(event.diff or {}, note)
+        note = _assessment(event.diff or {}, note, with_reasons=assessment_reasons)
     if reviewer_view:
         who = str(event.get_actor_kind_display())
         if event.actor is not None:
@@ -236,18 +246,21 @@ def _started_from(diff: dict[str, Any], note: str) -> str:
     return _(STARTED_FROM) % {"pk": pk}
 
 
-def _assessment(diff: dict[str, Any], note: str) -> str:
+def _assessment(diff: dict[str, Any], note: str, *, with_reasons: bool = True) -> str:
     """The assessment at hand-off in the viewer's words: the programme, eligible or not, the terms'
-    version, and each reason on its own line (the stored English note when the codes are missing)."""
+    version, and each reason on its own line (the stored English note when the codes are missing).
+    Without reasons: eligible or not, nothing more."""
     programme, eligible = diff.get("programme"), diff.get("eligible")
     if programme not in Programme.values or not isinstance(eligible, bool):
-        return note
+        return note if with_reasons else ""
     name = str(Programme(programme).label)
     lines = [
         _("%(programme)s: eligible.") % {"programme": name}
         if eligible
         else _("%(programme)s: not eligible.") % {"programme": name}
     ]
+    if not with_reasons:
+        return lines[0]
     lines.extend(_choice_label(ASSESSMENT_REASONS, code) for code in diff.get(ASSESSMENT_REASONS) or ())
     if diff.get("terms_from"):
         lines.append(_("Terms in force from %(month)s.") % {"month": diff["terms_from"]})

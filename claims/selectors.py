@@ -511,9 +511,10 @@ def partner_events(claim: Claim) -> QuerySet[ClaimEvent]:
     )
 
 
-def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
+def claim_page(claim: Claim, *, now: dt.datetime | None = None, assessment_reasons: bool = True) -> ClaimPage:
     """Everything the partner sees about one claim: products, documents, partner-visible comments
-    and history, and the claims started from it — one query each."""
+    and history, and the claims started from it — one query each. A read-only member reads an
+    assessment as eligible or not, without its reasons (`assessment_reasons`)."""
     products = list(claim.products.order_by("name"))
     # A claim read with `claim_for_partner(for_page=True)` says which of these it has none of.
     documents = (
@@ -535,7 +536,7 @@ def claim_page(claim: Claim, *, now: dt.datetime | None = None) -> ClaimPage:
         products=products,
         documents=documents,
         comments=comments,
-        history=history_entries(events),
+        history=history_entries(events, assessment_reasons=assessment_reasons),
         information_request=last_move.note
         if last_move and claim.status == S.PARTNER_ACTION_REQUIRED and last_move.action == REQUEST
         else "",

@@ -376,8 +376,8 @@ def _claim_page(
     refusal: str = "",
     **forms: Any,
 ) -> HttpResponse:
-    page = selectors.claim_page(claim)
     manager = membership.can_manage_claims
+    page = selectors.claim_page(claim, assessment_reasons=manager)
     actions = set(workflow.allowed_actions(claim, request.user)) if manager else set()
     # The state machine says which transitions this user may start; the claim says what else may
     # be done to it. Only the manager question is the page's own.

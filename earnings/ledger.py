@@ -173,6 +173,14 @@ def end_associations(contexts: Sequence[StepContext]) -> None:
     """
     if not contexts:
         return
+    # Lock the running associations in id order first, the order the monthly job takes them FOR
+    # SHARE in: an UPDATE alone would lock in the order it finds them, and the two could deadlock.
+    list(
+        AssessmentHandoff.objects.select_for_update()
+        .filter(claim_id__in=[c.claim.pk for c in contexts], ended_at=None)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     groups: dict[tuple[dt.datetime, bool], list[int]] = defaultdict(list)
     for context in contexts:
         groups[(context.now, context.action == "lapse")].append(context.claim.pk)

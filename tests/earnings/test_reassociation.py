@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from claims import workflow
@@ -85,3 +87,30 @@ def test_an_association_assessed_late_records_its_channel_and_seats_for_the_ledg
     assess_month(JAN, now=now)
     (line,) = EarningsLine.objects.filter(assessment=moved)
     assert (line.units, line.amount) == (60, Decimal("600.00"))
+
+
+@pytest.mark.parametrize(
+    ("role", "reasons_shown"),
+    [
+        (Membership.Role.GLOBAL_ADMIN, True),
+        (Membership.Role.BILLING_ADMIN, True),
+        (Membership.Role.INCENTIVES_ADMIN, True),
+        (Membership.Role.MEMBER, False),
+    ],
+)
+def test_a_member_reads_the_assessment_in_history_without_its_reasons(
+    time_machine: Any, role: str, reasons_shown: bool
+) -> None:
+    time_machine.move_to(timezone.make_aware(dt.datetime(2026, 1, 12, 10, 0)), tick=False)
+    rule(effective_from=dt.date(2025, 1, 1), workloads=("d365-finance",))
+    partner = PartnerFactory()
+    claim = claim_in(S.APPROVED, by=partner_user(partner, Membership.Role.GLOBAL_ADMIN))
+    time_machine.move_to(claim.consent_window_ends_at, tick=False)
+    workflow.transition(claim, "close_consent_window", by=SYSTEM)
+    client = Client()
+    client.force_login(partner_user(partner, role))
+    page = client.get(reverse("claims:detail", args=[claim.pk])).content.decode()
+    assert "OSU (usage): not eligible." in page
+    reason = "None of the claimed workloads is eligible under the programme."
+    assert (reason in page) is reasons_shown
+    assert ("Terms in force from" in page) is reasons_shown
