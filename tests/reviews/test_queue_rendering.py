@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from typing import Any
 
 import pytest
 import time_machine
@@ -311,6 +312,12 @@ def expected_row(claim: Claim, cells: tuple[str, ...], language: str, filters: s
         f'<td class="field-sla_state_label">{state}</td>',
         f'<td class="field-competing">{competing}</td>',
     ]
+
+
+@pytest.fixture(autouse=True)
+def _utc(settings: Any) -> None:
+    """The expected cells spell deadlines at UTC clock times: the dated CI runs set another zone."""
+    settings.TIME_ZONE = "UTC"
 
 
 @pytest.fixture
