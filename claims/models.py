@@ -65,8 +65,8 @@ class Partner(models.Model):
         default="en",
         help_text=_("Language of partner mail."),
     )
-    # Bumped by the workflow in the transaction of every claim creation, deletion and status change
-    # of this partner: the dashboard caches its counts per status under this version.
+    # Bumped by the workflow in the transaction of every claim creation, edit, deletion, document
+    # and status change of this partner: the dashboard caches its counts and body under it.
     claims_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
@@ -545,7 +545,8 @@ class Claim(FSMModelMixin, models.Model):
     activity = models.CharField(_("activity"), max_length=32, choices=Activity.choices)
     customer_name = models.CharField(_("customer name"), max_length=200)
     customer_domain = models.CharField(_("customer domain"), max_length=253)
-    customer_tenant_id = models.UUIDField(_("customer tenant ID"), db_index=True)
+    # Indexed with the partner (Meta.indexes): the duplicate check looks for both.
+    customer_tenant_id = models.UUIDField(_("customer tenant ID"))
     subscription_id = models.UUIDField(_("subscription ID"), null=True, blank=True)
     products = models.ManyToManyField(Product, related_name="claims", blank=True, verbose_name=_("products"))
 
@@ -649,6 +650,21 @@ class Claim(FSMModelMixin, models.Model):
             models.Index(fields=["partner", "-created_at", "-id"], name="claim_partner_newest_idx"),
             # The Partner API's list order (last change, then id, ascending, after a cursor).
             models.Index(fields=["partner", "updated_at", "id"], name="claim_partner_updated_idx"),
+            # A customer's claims, and a partner's claims on one customer (the duplicate check
+            # `Claim.with_duplicate_flag` makes for each draft the dashboard lists).
+            models.Index(fields=["customer_tenant_id", "partner"], name="claim_tenant_partner_idx"),
+            # The dashboard's "needs attention": a partner's newest drafts, and its rejections whose
+            # dispute window closes soon. Partial, so each holds only the claims it serves.
+            models.Index(
+                fields=["partner", "updated_at", "id"],
+                condition=models.Q(status="editing"),
+                name="claim_partner_drafts_idx",
+            ),
+            models.Index(
+                fields=["partner", "dispute_window_ends_at"],
+                condition=models.Q(status="rejected"),
+                name="claim_partner_disputable_idx",
+            ),
             # The lapse job: the associations naming a subscription, found from the subscriptions
             # that lapsed (`lapse_due_q`); only associations, so the index stays small.
             models.Index(

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import (
     Http404,
@@ -27,10 +28,12 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -116,6 +119,16 @@ def _filter_form(request: HttpRequest) -> DashboardFilterForm:
 CHART_BAR = 290  # units of the longest bar (each bar is drawn in a box of this width)
 
 
+# The dashboard below its header, cached for a minute per partner, claims version, role, language,
+# time zone, status, sort and page (the first few): the partner's claims version changes with every
+# change the page shows (the workflow bumps it: `claims.workflow.events.claims_changed`), and the
+# minute in the key bounds what only time changes (a deadline's words, a subscription imported into
+# the registry that makes a draft ready) to a minute. Other filters render uncached.
+DASHBOARD_CACHE_SECONDS = 60
+DASHBOARD_CACHED_PAGES = 5
+DASHBOARD_CACHED_PARAMETERS = frozenset({"status", "sort", "page"})
+
+
 @login_required
 @require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -124,12 +137,59 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "claims/not_a_partner.html", status=403)
     form = _filter_form(request)
     filters = form.filters()
+    key = _dashboard_key(request, form, filters, membership)
+    body = cache.get(key) if key else None
+    if body is None:
+        body = _dashboard_body(request, membership, form, filters)
+        if key:
+            cache.set(key, body, DASHBOARD_CACHE_SECONDS)
+    return render(request, "claims/dashboard.html", {"membership": membership, "body": mark_safe(body)})  # noqa: S308 -- our own rendering
+
+
+def _dashboard_key(
+    request: HttpRequest,
+    form: DashboardFilterForm,
+    filters: selectors.DashboardFilters,
+    membership: Membership,
+) -> str | None:
+    """The cache key of the dashboard's body, or None when it is rendered uncached: a request with
+    any parameter but a valid status, sort and one of the first pages (so a client inventing URLs
+    cannot fill the cache; each cached state has one spelling)."""
+    if (
+        form.errors
+        or not set(request.GET) <= DASHBOARD_CACHED_PARAMETERS
+        or any(len(request.GET.getlist(name)) > 1 for name in request.GET)
+        or not 1 <= filters.page <= DASHBOARD_CACHED_PAGES
+    ):
+        return None
+    minute = int(timezone.now().timestamp() // 60)
+    return ":".join(
+        (
+            "cpor:dashboard",
+            str(membership.partner_id),
+            str(membership.partner.claims_version),
+            membership.role,
+            translation.get_language() or "",
+            timezone.get_current_timezone_name(),
+            filters.status,
+            filters.sort,
+            str(filters.page),
+            str(minute),
+        )
+    )
+
+
+def _dashboard_body(
+    request: HttpRequest,
+    membership: Membership,
+    form: DashboardFilterForm,
+    filters: selectors.DashboardFilters,
+) -> str:
     board = selectors.dashboard(membership.partner_id, filters, version=membership.partner.claims_version)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request,
-        "claims/dashboard.html",
+    return render_to_string(
+        "claims/dashboard_body.html",
         {
             "membership": membership,
             "form": form,
@@ -147,6 +207,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "next_query": _page_query(query, board.page + 1),
             "filtered": any(request.GET.get(name) for name in form.fields if name not in ("page", "sort")),
         },
+        request,
     )
 
 

@@ -152,6 +152,7 @@ def edit_claim(
         diff = field_diff(before, locked.snapshot())
         if diff:
             record_event(locked, by=by, action=ClaimEvent.Action.EDIT, now=now, diff=diff, via=via)
+            claims_changed([locked.partner_id])  # the dashboard shows names, customers, products
     return locked
 
 
@@ -215,6 +216,7 @@ def add_document(
                 note=document.original_name,
                 via=via,
             )
+            claims_changed([locked.partner_id])  # a draft's documents decide whether it is ready
     return document
 
 
@@ -239,6 +241,7 @@ def remove_document(claim: Claim | int, *, by: Any, document_id: int) -> None:
             diff={"documents_removed": [name]},
             note=name,
         )
+        claims_changed([locked.partner_id])
         transaction.on_commit(lambda: storage.delete(stored_name))
 
 

@@ -95,5 +95,7 @@ def record_event(
 
 
 def claims_changed(partner_ids: Iterable[int]) -> None:
-    """Bump the partners' claims version (in the caller's transaction): their cached counts are stale."""
+    """Bump the partners' claims version (in the caller's transaction): their cached counts and
+    dashboard (`claims.views.dashboard`) are stale. Every change the dashboard shows calls this:
+    transitions, sweeps, new, edited and deleted drafts, documents added and removed."""
     Partner.objects.filter(pk__in=set(partner_ids)).update(claims_version=F("claims_version") + 1)
