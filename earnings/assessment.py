@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 
 from claims.models import Claim, ClaimEvent, Programme, Subscription
 from claims.workflow import StepContext
+from claims.workflow.events import claims_changed
 from cpor.bulk import insert_new_rows, insert_rows
 from earnings.models import AssessmentHandoff, ProgrammeRule, first_of_month
 
@@ -361,4 +362,8 @@ def _assess_outstanding(*, partner_ids: Iterable[int] | None, now: dt.datetime) 
         assessed, ["eligible", "reasons", "rule", "assessed_at", "channel", "baseline_seats"]
     )
     insert_rows(ClaimEvent, events)
+    if assessed:  # the partners' claim pages show the new events
+        claims_changed(
+            Claim.objects.filter(pk__in=[h.claim_id for h in assessed]).values_list("partner_id", flat=True)
+        )
     return len(assessed)

@@ -139,7 +139,10 @@ def test_terms_published_late_apply_to_associations_assessed_without_any() -> No
         assert AssessmentHandoff.objects.get(claim=claim).reasons == [R.NO_PROGRAMME_RULE]
         terms = rule(dt.date(2026, 2, 1))
         later = timezone.now() + dt.timedelta(days=20)
+        version = Partner.objects.get(pk=claim.partner_id).claims_version
         assert assess_outstanding(partner_ids=[claim.partner_id], now=later) == 1
+        # The claim page, cached under the partner's claims version, shows the new event at once.
+        assert Partner.objects.get(pk=claim.partner_id).claims_version > version
         handoff = AssessmentHandoff.objects.get(claim=claim)
         assert (handoff.eligible, handoff.reasons, handoff.rule, handoff.assessed_at) == (
             True,

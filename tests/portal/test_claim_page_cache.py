@@ -1,0 +1,115 @@
+"""The claim page's body is cached for a minute per user, claim and partner claims version: a
+repeat visit reads it from the cache, every change the page shows is seen at once, its forms carry
+the visitor's own CSRF token, and a page answering a form is never cached."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from claims import views, workflow
+from claims.models import Claim
+from tests.factories import claim_in, draft, pdf_upload, reviewer
+from tests.portal.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+S = Claim.Status
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def visit(client: Client, claim: Claim) -> tuple[str, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("claims:detail", args=[claim.pk]))
+    assert response.status_code == 200
+    return response.content.decode(), len(captured)
+
+
+def body(html: str) -> str:
+    """Below the header, with the per-request masking of the CSRF token taken out."""
+    return TOKEN.sub('name="csrfmiddlewaretoken" value=""', html[html.index("</header>") :])
+
+
+def test_a_repeat_visit_reads_the_body_from_the_cache(manager: Any, manager_client: Client) -> None:
+    claim = draft(by=manager, name="Cached claim")
+    first, rendered = visit(manager_client, claim)
+    again, cached = visit(manager_client, claim)
+    assert body(again) == body(first)
+    assert "<title>#" in again and "Cached claim" in again
+    assert cached <= 3 < rendered
+    assert views._csrf_slot() not in again
+
+
+def test_a_cached_page_posts_with_the_visitors_own_token(manager: Any) -> None:
+    claim = claim_in(S.UNDER_REVIEW, by=manager)
+    warm = client_for(manager)
+    visit(warm, claim)  # cached by this user's first session
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(manager)
+    html, cached = visit(strict, claim)
+    assert cached <= 3
+    # The sign-out form in the header and the claim's own forms below it, each with a token.
+    tokens = TOKEN.findall(html)
+    assert len(tokens) >= 2 and all(tokens)
+    response = strict.post(
+        reverse("claims:comment", args=[claim.pk]),
+        {"comment-body": "Posted from a cached page", "csrfmiddlewaretoken": tokens[-1]},
+    )
+    assert response.status_code == 302
+    html, _ = visit(strict, claim)
+    assert "Posted from a cached page" in html
+
+
+def test_every_change_the_page_shows_is_seen_at_once(manager: Any, manager_client: Client) -> None:
+    claim = claim_in(S.UNDER_REVIEW, by=manager)
+    visit(manager_client, claim)
+
+    workflow.add_comment(claim, by=manager, body="Our note to the reviewer")
+    html, _ = visit(manager_client, claim)
+    assert "Our note to the reviewer" in html
+
+    rita = reviewer()
+    workflow.add_comment(claim, by=rita, body="The reviewer's question", partner_visible=True)
+    html, _ = visit(manager_client, claim)
+    assert "The reviewer&#x27;s question" in html
+
+    workflow.transition(
+        claim, "request_information", by=rita, reasons=["missing_products"], comment="Name it"
+    )
+    html, _ = visit(manager_client, claim)
+    assert '<span class="chip status-partner_action_required">' in html
+
+    workflow.add_document(claim, by=manager, upload=pdf_upload("second-poe.pdf"))
+    html, _ = visit(manager_client, claim)
+    assert "second-poe.pdf" in html
+
+
+def test_users_never_share_a_body(manager: Any, manager_client: Client, member_client: Client) -> None:
+    claim = draft(by=manager)
+    managing, _ = visit(manager_client, claim)
+    assert reverse("claims:submit", args=[claim.pk]) in managing
+    reading, _ = visit(member_client, claim)
+    assert reverse("claims:submit", args=[claim.pk]) not in reading
+
+
+def test_another_partners_claim_stays_unknown(
+    manager: Any, manager_client: Client, outsider_client: Client
+) -> None:
+    claim = draft(by=manager)
+    visit(manager_client, claim)
+    assert outsider_client.get(reverse("claims:detail", args=[claim.pk])).status_code == 404
+
+
+def test_a_page_answering_a_form_is_never_cached(manager: Any, manager_client: Client) -> None:
+    claim = claim_in(S.UNDER_REVIEW, by=manager)
+    visit(manager_client, claim)
+    refused = manager_client.post(reverse("claims:comment", args=[claim.pk]), {"comment-body": ""})
+    assert refused.status_code == 400
+    assert 'class="error-summary"' in refused.content.decode()
+    html, _ = visit(manager_client, claim)
+    assert 'class="error-summary"' not in html
