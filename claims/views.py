@@ -120,12 +120,12 @@ def _filter_form(request: HttpRequest) -> DashboardFilterForm:
 CHART_BAR = 290  # units of the longest bar (each bar is drawn in a box of this width)
 
 
-# The dashboard below its header, cached for a minute per partner, claims version, role, language,
-# time zone, status, sort and page (the first few): the partner's claims version changes with every
-# change the page shows (the workflow bumps it: `claims.workflow.events.claims_changed`), and the
-# minute in the key bounds what only time changes (a deadline's words, a subscription imported into
-# the registry that makes a draft ready) to a minute. Other filters render uncached.
-DASHBOARD_CACHE_SECONDS = 60
+# The dashboard below its header, cached for CPOR_PAGE_CACHE_SECONDS (a minute) per partner, claims
+# version, role, language, time zone, status, sort and page (the first few): the partner's claims
+# version changes with every change the page shows (the workflow bumps it:
+# `claims.workflow.events.claims_changed`), and the time slot in the key bounds what only time
+# changes (a deadline's words, a subscription imported into the registry that makes a draft ready)
+# to that time. Other filters render uncached.
 DASHBOARD_CACHED_PAGES = 5
 DASHBOARD_CACHED_PARAMETERS = frozenset({"status", "sort", "page"})
 
@@ -143,7 +143,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if body is None:
         body = _dashboard_body(request, membership, form, filters)
         if key:
-            cache.set(key, body, DASHBOARD_CACHE_SECONDS)
+            cache.set(key, body, settings.CPOR_PAGE_CACHE_SECONDS)
     return render(request, "claims/dashboard.html", {"membership": membership, "body": mark_safe(body)})  # noqa: S308 -- our own rendering
 
 
@@ -157,13 +157,13 @@ def _dashboard_key(
     any parameter but a valid status, sort and one of the first pages (so a client inventing URLs
     cannot fill the cache; each cached state has one spelling)."""
     if (
-        form.errors
+        settings.CPOR_PAGE_CACHE_SECONDS <= 0
+        or form.errors
         or not set(request.GET) <= DASHBOARD_CACHED_PARAMETERS
         or any(len(request.GET.getlist(name)) > 1 for name in request.GET)
         or not 1 <= filters.page <= DASHBOARD_CACHED_PAGES
     ):
         return None
-    minute = int(timezone.now().timestamp() // 60)
     return ":".join(
         (
             "cpor:dashboard",
@@ -175,7 +175,7 @@ def _dashboard_key(
             filters.status,
             filters.sort,
             str(filters.page),
-            str(minute),
+            _time_slot(),
         )
     )
 
@@ -419,18 +419,27 @@ def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # The claim page and its actions
 
 
-# The claim page below its header, cached for a minute per user, claim, partner claims version,
-# language and time zone, as the dashboard (`DASHBOARD_CACHE_SECONDS`): every change the page shows
+def _time_slot() -> str:
+    """The current slot of CPOR_PAGE_CACHE_SECONDS: a cached page is used within its slot only."""
+    return str(int(timezone.now().timestamp() // settings.CPOR_PAGE_CACHE_SECONDS))
+
+
+# The claim page below its header, cached for CPOR_PAGE_CACHE_SECONDS per user, claim, partner
+# claims version, language and time zone, as the dashboard: every change the page shows
 # bumps the version (transitions, sweeps, edits, documents, comments, assessments). Its forms' CSRF
 # token is left out of what is cached (`_CSRF_SLOT`) and put in for each request. A page answering a
 # posted form (its errors, a refusal) is never cached.
-CLAIM_PAGE_CACHE_SECONDS = 60
 
 
 @login_required
 @require_safe
 def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _membership(request)
+    if settings.CPOR_PAGE_CACHE_SECONDS <= 0:
+        claim = selectors.claim_for_partner(membership.partner_id, pk, for_page=True)
+        if claim is None:
+            raise Http404("No such claim")
+        return _claim_page(request, claim, membership)
     key = ":".join(
         (
             "cpor:claim-page",
@@ -440,7 +449,7 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
             str(request.user.pk),
             translation.get_language() or "",
             timezone.get_current_timezone_name(),
-            str(int(timezone.now().timestamp() // 60)),
+            _time_slot(),
         )
     )
     cached = cache.get(key)
@@ -451,7 +460,7 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if claim is None:
         raise Http404("No such claim")
     body = _claim_body(request, claim, membership)
-    cache.set(key, (claim.name, body), CLAIM_PAGE_CACHE_SECONDS)
+    cache.set(key, (claim.name, body), settings.CPOR_PAGE_CACHE_SECONDS)
     return _claim_response(request, claim.pk, claim.name, body)
 
 

@@ -300,6 +300,10 @@ CACHES = {
 CPOR_API_RATE_READ = env_int("CPOR_API_RATE_READ", 600)
 CPOR_API_RATE_WRITE = env_int("CPOR_API_RATE_WRITE", 120)
 CPOR_CONSENT_RATE_LIMIT = env_int("CPOR_CONSENT_RATE_LIMIT", 30)  # requests per IP per minute
+# The partner dashboard's and claim page's bodies are cached for this many seconds under the
+# partner's claims version (claims.views): a change through the workflow shows at once, what only
+# time changes (a deadline's words) within this time. 0: rendered for every request.
+CPOR_PAGE_CACHE_SECONDS = env_int("CPOR_PAGE_CACHE_SECONDS", 60)
 
 # The customer portal (consent.signin, consent.customer_session). A sign-in link works once, for
 # CPOR_CUSTOMER_LINK_MINUTES from when its mail is sent. Asking for links is limited per client IP

@@ -113,3 +113,13 @@ def test_a_page_answering_a_form_is_never_cached(manager: Any, manager_client: C
     assert 'class="error-summary"' in refused.content.decode()
     html, _ = visit(manager_client, claim)
     assert 'class="error-summary"' not in html
+
+
+def test_no_body_is_cached_when_the_setting_is_zero(
+    manager: Any, manager_client: Client, settings: Any
+) -> None:
+    settings.CPOR_PAGE_CACHE_SECONDS = 0
+    claim = draft(by=manager)
+    _, first = visit(manager_client, claim)
+    _, second = visit(manager_client, claim)
+    assert second == first > 3

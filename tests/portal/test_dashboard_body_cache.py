@@ -151,3 +151,14 @@ def test_other_requests_are_rendered_every_time(manager: Any, manager_client: Cl
     _, second = visit(manager_client, f"{URL}?{query}")
     _, third = visit(manager_client, f"{URL}?{query}")
     assert third == second > 3
+
+
+def test_no_body_is_cached_when_the_setting_is_zero(
+    manager: Any, manager_client: Client, settings: Any
+) -> None:
+    settings.CPOR_PAGE_CACHE_SECONDS = 0
+    draft(by=manager)
+    visit(manager_client)
+    _, second = visit(manager_client)
+    _, third = visit(manager_client)
+    assert third == second > 3
