@@ -10,6 +10,10 @@ After a failure the cache does not ask Redis again for `RETRY_AFTER_SECONDS`: wi
 unreachable each request would otherwise wait for a connection timeout once per cache call.
 Wrapping at the backend (rather than try/except at each call site) also covers calls we do not
 write ourselves, such as the `{% cache %}` template tag.
+
+Each thread's cache keeps one `redis.Redis` client per connection pool (`ReusedClientRedisCacheClient`):
+Django's client builds a new one, with its table of response callbacks, for every cache call.
+`count` is a rate-limit window's counter in one round trip instead of Django's three (add, exists, incr).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -33,9 +37,27 @@ class CacheUnavailable(Exception):
     """The cache could not count: the caller chooses what an unknown count means."""
 
 
+class ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, handing out one `redis.Redis` per connection pool instead of a new
+    one per call. A `redis.Redis` over a pool holds no connection of its own (each command takes one
+    from the pool and gives it back), so sharing it is safe; the pool is the one Django made."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None or client.connection_pool is not pool:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class FailOpenRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        self._class = ReusedClientRedisCacheClient
         self._down_until = 0.0
 
     def _call(self, fallback: T, method: Callable[..., T], *args: Any) -> T:
@@ -91,6 +113,27 @@ class FailOpenRedisCache(RedisCache):
             raise CacheUnavailable("the cache is unavailable")
         try:
             return super().incr(key, delta, version)
+        except RedisError as exc:
+            self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
+            logger.warning("cache unavailable (%s: %s); a counter was not counted", type(exc).__name__, exc)
+            raise CacheUnavailable(str(exc)) from exc
+
+    def count(self, key: str, timeout: int, version: int | None = None) -> int:
+        """Count one more in `key`, made at 0 to live `timeout` seconds if absent: the new count.
+
+        One round trip, atomic (MULTI, SET NX EX, INCR, EXEC): the key never exists without its
+        expiry. Fails like `incr`, with `CacheUnavailable`.
+        """
+        if timeout <= 0:
+            raise ValueError("a counter needs a positive timeout")
+        key = self.make_and_validate_key(key, version=version)
+        if time.monotonic() < self._down_until:
+            raise CacheUnavailable("the cache is unavailable")
+        try:
+            pipeline = self._cache.get_client(key, write=True).pipeline(transaction=True)
+            pipeline.set(key, 0, ex=int(timeout), nx=True)
+            pipeline.incr(key)
+            return int(pipeline.execute()[1])
         except RedisError as exc:
             self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
             logger.warning("cache unavailable (%s: %s); a counter was not counted", type(exc).__name__, exc)

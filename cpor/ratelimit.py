@@ -13,11 +13,11 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from cpor.cache import CacheUnavailable
+from cpor.cache import CacheUnavailable, FailOpenRedisCache
 from cpor.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
@@ -28,16 +28,26 @@ def hit(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
     (and when the cache cannot count)."""
     bucket = int(time.time() // window_seconds)
     cache_key = f"rl:{scope}:{key}:{bucket}"
-    cache.add(cache_key, 0, timeout=window_seconds + 5)
+    timeout = window_seconds + 5
+    backend = caches["default"]
     try:
-        count = cache.incr(cache_key)
-    except ValueError:  # evicted between add and incr
-        cache.set(cache_key, 1, timeout=window_seconds + 5)
-        count = 1
+        if isinstance(backend, FailOpenRedisCache):
+            count = backend.count(cache_key, timeout)  # one round trip to Redis
+        else:  # a per-process cache (development, tests)
+            count = _count(cache_key, timeout)
     except CacheUnavailable:
         logger.warning("rate limit %s not applied: the cache is unavailable", scope)
         return True
     return count <= limit
+
+
+def _count(cache_key: str, timeout: int) -> int:
+    cache.add(cache_key, 0, timeout=timeout)
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # evicted between add and incr
+        cache.set(cache_key, 1, timeout=timeout)
+        return 1
 
 
 def rate_limit_per_ip(scope: str, *, limit_setting: str, window_seconds: int = 60) -> Callable[..., Any]:
