@@ -154,16 +154,45 @@ class NoticeState:
     WITHDRAWN = "withdrawn"
 
 
+# What the notice page reads (`consent.views.notice`, `notice_state`, `customer_status`, the templates):
+# loading only these keeps the page's one query small. A POST reloads the notice after deciding.
+NOTICE_FIELDS = (
+    "id",
+    "claim",
+    "language",
+    "expires_at",
+    "used_at",
+    "claim__id",
+    "claim__partner",
+    "claim__status",
+    "claim__rejection_reason",
+    "claim__consent_window_ends_at",
+    "claim__activity",
+    "claim__customer_name",
+    "claim__customer_domain",
+    "claim__work_description",
+    "claim__partner__id",
+    "claim__partner__name",
+)
+
+
 def find_request(token: str) -> ConsentRequest | None:
+    """The notice a link opens, with its claim and partner (only the fields the notice page reads),
+    or None."""
     if not token or len(token) > 128:
         return None
-    return (
+    found = list(
         ConsentRequest.objects.select_related("claim", "claim__partner")
-        # The page shows the products three times (summary, decline form, its context): one query.
-        .prefetch_related("claim__products")
+        .only(*NOTICE_FIELDS)
         .filter(token_hash=hash_token(token))
-        .first()
+        .order_by()[:1]  # the hash is unique
     )
+    return found[0] if found else None
+
+
+def notice_products(claim: Claim) -> list[Product]:
+    """The claim's products as the notice page shows them (names, ids for the decline form)."""
+    return list(claim.products.only("id", "name"))
 
 
 def notice_state(request: ConsentRequest) -> str:

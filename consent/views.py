@@ -69,13 +69,17 @@ def notice(request: HttpRequest, token: str) -> HttpResponse:
                     consent_request.refresh_from_db()
                     claim = consent_request.claim
                     state = services.notice_state(consent_request)
+        # Read once, shown three times: the summary, the decline form and its choices.
+        products = services.notice_products(claim)
         response = render(
             request,
             "consent/notice.html",
             {
                 "consent_request": consent_request,
                 "claim": claim,
-                "products": list(claim.products.all()),
+                "products": products,
+                "workloads": [product.name for product in products],
+                "decline_products": products,
                 "state": state,
                 "status": associations.customer_status(claim),
                 "decline_form": form,
