@@ -31,7 +31,7 @@ from reviews import views
 from reviews.claim_page import review_page
 from reviews.competing import is_competing
 from reviews.end_requests import end_requested, is_waiting, waiting_count
-from reviews.forms import AssignForm
+from reviews.forms import AssignForm, QueueActionForm
 from reviews.models import SlaDigest
 from reviews.queue_rows import QueueChangeList
 from reviews.sla import SlaState, in_sla_state, sla_state_expression
@@ -194,6 +194,7 @@ class ClaimAdmin(admin.ModelAdmin):
         "or a claim name."
     )
     actions = ("start_review_action", "assign_to_me_action", "assign_to_action")
+    action_form = QueueActionForm  # Django's, its widgets rendered once per distinct input
     change_form_template = "admin/reviews/claim/change_form.html"
     change_list_template = "admin/reviews/claim/change_list.html"
     fieldsets = (

@@ -1,13 +1,18 @@
-"""The reviewer's forms: the input a transition needs, comments, the checklist, assignment."""
+"""The reviewer's forms: the input a transition needs, comments, the checklist, assignment, and the
+review queue's action bar."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import LEAD_GROUP, REVIEWER_GROUP, InformationRequestReason, InsufficientPoeSubReason
@@ -174,4 +179,82 @@ class AssignForm(forms.Form):
 
     reviewer = ReviewerChoiceField(
         label=_("Assign to"), queryset=reviewer_choices(), required=False, empty_label=_("— nobody —")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The review queue's action bar
+
+
+def _frozen(value: Any) -> Any:
+    """`value` as a hashable key part (lazy text as text), or raise TypeError."""
+    if isinstance(value, dict):
+        return tuple(sorted((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, Promise):
+        return str(value)
+    hash(value)
+    return value
+
+
+class RenderedOnce:
+    """A widget mixin: Django renders the widget's template once per distinct input (name, value,
+    attributes, choices, language, renderer) and the HTML is reused after that.
+
+    The queue's action bar is the same for every page a reviewer opens, yet rendering its select
+    through the form templates cost about as much as writing the page's hundred rows.
+    """
+
+    MEMO_SIZE = 64
+    _memo: dict[Any, SafeString]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._memo = {}
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> Any:
+        try:
+            key = _frozen(
+                (
+                    self.template_name,
+                    name,
+                    value,
+                    self.is_required,
+                    self.attrs,
+                    attrs or {},
+                    getattr(self, "choices", ()),
+                    translation.get_language(),
+                )
+            ) + (renderer,)
+            hash(key)
+        except TypeError:  # an input that cannot be a key: rendered as usual
+            return super().render(name, value, attrs, renderer)  # type: ignore[misc]
+        html = self._memo.get(key)
+        if html is None:
+            html = super().render(name, value, attrs, renderer)  # type: ignore[misc]
+            if len(self._memo) >= self.MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = html
+        return html
+
+
+class RenderedOnceSelect(RenderedOnce, forms.Select):
+    pass
+
+
+class RenderedOnceHiddenInput(RenderedOnce, forms.HiddenInput):
+    pass
+
+
+class QueueActionForm(ActionForm):
+    """Django's admin action form (`helpers.ActionForm`: the same fields, labels and markup) with
+    widgets rendered once per distinct input."""
+
+    action = forms.ChoiceField(label=ActionForm.base_fields["action"].label, widget=RenderedOnceSelect)
+    select_across = forms.BooleanField(
+        label="",
+        required=False,
+        initial=0,
+        widget=RenderedOnceHiddenInput({"class": "select-across"}),
     )
