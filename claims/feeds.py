@@ -781,10 +781,13 @@ class _Staging:
 #   regular expressions run only on the rows those miss;
 # - reports the rejected lines in line order, with the messages of the Python path, through a
 #   server-side cursor (memory does not grow with the number of bad rows);
-# - takes a key-share lock on the tenants and products the rows name (what a foreign key check
-#   takes, once per tenant instead of once per row: MonthlyUsage's foreign keys have no database
-#   constraint, see migration 0016) and upserts the first row of each key that is new or changed,
-#   sorted by the unique key so the index grows at its right edge.
+# - locks MonthlyUsage against other writers (SHARE ROW EXCLUSIVE: readers go on, a second import
+#   waits here; `_lock_usage`), then takes a key-share lock on the tenants and products the rows
+#   name (what a foreign key check takes, once per tenant instead of once per row: MonthlyUsage's
+#   foreign keys have no database constraint, see migration 0016);
+# - inserts the first row of each key not saved yet, sorted by the unique key so the index grows at
+#   its right edge, and updates the saved rows whose count differs: a plain INSERT and UPDATE, no
+#   ON CONFLICT, since with the lock held no one else can save a key meanwhile.
 # It is one transaction: an error saves nothing. SQLite (tests, `make run`) keeps the Python path.
 
 _PROBLEM_COLUMNS = {
@@ -942,6 +945,7 @@ def _import_usage_in_sql(
             _copy_lines(chunks, rest, header_line, _LineCopier(delimiter, result))
             result.rows_read = _check_lines(delimiter, order, now)
             repeated = _report_rejections(reject, delimiter)
+            _lock_usage()
             if not _references_held("cpor_usage_checked WHERE problem = 0"):
                 raise FeedError(
                     _(
@@ -1148,29 +1152,45 @@ def _references_held(rows: str) -> bool:
     return True
 
 
+def _lock_usage() -> None:
+    """Serialise the writers of MonthlyUsage until this import commits, not its readers: SHARE ROW
+    EXCLUSIVE conflicts with every writer's ROW EXCLUSIVE (and with itself: a second import waits
+    here) but not with SELECT's ACCESS SHARE nor with SELECT … FOR UPDATE/SHARE's ROW SHARE. With
+    no one else writing, `_upsert_checked` can insert the keys it did not find and update those it
+    found, without ON CONFLICT's speculative insertion. Taken before the key-share locks on tenants
+    and products: a tenant deletion through Django deletes the tenant's usage first, so it either
+    finishes before this import looks for the tenant or waits for the import to commit."""
+    _execute_sql("LOCK TABLE claims_monthlyusage IN SHARE ROW EXCLUSIVE MODE")
+
+
 def _upsert_checked() -> tuple[int, int, int]:
-    """Insert the first good row of each key, update those saved with another count, in the order
-    of the unique key. (rows created, rows written, good rows including repeated keys)."""
-    ((created, written),) = _execute_sql(
+    """Insert the first good row of each key not saved yet, in the order of the unique key (the
+    index grows at its right edge), and update the saved rows whose count differs; rows saved with
+    the same count are left alone. `_lock_usage` must be held: nothing else can save a key between
+    the look-up and the insertion. (rows created, rows written, good rows including repeated keys)"""
+    ((created, updated),) = _execute_sql(
         """
-        WITH written AS (
-            INSERT INTO claims_monthlyusage AS saved (tenant_id, product_id, month, active_users)
-            SELECT f.tenant_id, f.product_id, f.month, f.active_users FROM (
-                SELECT DISTINCT ON (tenant_id, product_id, month) tenant_id, product_id, month, active_users
-                FROM cpor_usage_checked WHERE problem = 0
-                ORDER BY tenant_id, product_id, month, line
-            ) f
-            -- Rows saved with the same count are left alone before the upsert looks at them.
-            LEFT JOIN claims_monthlyusage u
+        WITH latest AS (
+            SELECT DISTINCT ON (tenant_id, product_id, month) tenant_id, product_id, month, active_users
+            FROM cpor_usage_checked WHERE problem = 0
+            ORDER BY tenant_id, product_id, month, line
+        ), compared AS (
+            SELECT f.tenant_id, f.product_id, f.month, f.active_users,
+                   u.id AS saved_id, u.active_users AS saved_users
+            FROM latest f LEFT JOIN claims_monthlyusage u
               ON u.tenant_id = f.tenant_id AND u.product_id = f.product_id AND u.month = f.month
-            WHERE u.id IS NULL OR u.active_users <> f.active_users
-            ORDER BY f.tenant_id, f.product_id, f.month
-            ON CONFLICT (tenant_id, product_id, month) DO UPDATE SET active_users = excluded.active_users
-            WHERE saved.active_users <> excluded.active_users
-            RETURNING xmax = 0 AS created
+        ), inserted AS (
+            INSERT INTO claims_monthlyusage (tenant_id, product_id, month, active_users)
+            SELECT tenant_id, product_id, month, active_users FROM compared WHERE saved_id IS NULL
+            ORDER BY tenant_id, product_id, month
+            RETURNING 1
+        ), updated AS (
+            UPDATE claims_monthlyusage u SET active_users = c.active_users FROM compared c
+            WHERE u.id = c.saved_id AND c.saved_users <> c.active_users
+            RETURNING 1
         )
-        SELECT count(*) FILTER (WHERE created), count(*) FROM written
+        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
         """
     )
     ((valid,),) = _execute_sql("SELECT count(*) FROM cpor_usage_checked WHERE problem = 0")
-    return created, written, valid
+    return created, created + updated, valid
