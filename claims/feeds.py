@@ -944,7 +944,8 @@ def _import_usage_in_sql(
             )
             _copy_lines(chunks, rest, header_line, _LineCopier(delimiter, result))
             result.rows_read = _check_lines(delimiter, order, now)
-            repeated = _report_rejections(reject, delimiter)
+            good, keys = _first_of_each_key()
+            _report_rejections(reject, delimiter, repeats=good > keys)
             _lock_usage()
             if not _references_held("cpor_usage_checked WHERE problem = 0"):
                 raise FeedError(
@@ -953,7 +954,7 @@ def _import_usage_in_sql(
                         "Nothing was saved; run the import again."
                     )
                 )
-            created, written, good = _upsert_checked()
+            created, written = _upsert_checked()
     except OSError as exc:
         raise FeedError(_("Cannot read the file: %(error)s") % {"error": exc}) from exc
     except DatabaseError as exc:
@@ -964,7 +965,7 @@ def _import_usage_in_sql(
         ) from exc
     result.created = created
     result.updated = written - created
-    result.unchanged = good - repeated - written
+    result.unchanged = keys - written
     return result
 
 
@@ -977,7 +978,7 @@ def _execute_sql(sql: str, params: Any = ()) -> Any:
 def _copy_lines(
     chunks: Iterator[bytes], rest: bytes, header_line: int, copier: Callable[[bytes], bytes]
 ) -> None:
-    _execute_sql("DROP TABLE IF EXISTS cpor_usage_lines, cpor_usage_checked")
+    _execute_sql("DROP TABLE IF EXISTS cpor_usage_lines, cpor_usage_checked, cpor_usage_first")
     _execute_sql(
         "CREATE TEMPORARY TABLE cpor_usage_lines ("
         f"line bigint GENERATED ALWAYS AS IDENTITY (START WITH {header_line + 1:d}), raw text NOT NULL"
@@ -1081,30 +1082,41 @@ def _check_lines(delimiter: str, order: list[int] | None, now: dt.datetime) -> i
     return rows
 
 
-def _report_rejections(reject: Callable[[int, str, str], None], delimiter: str) -> int:
-    """Every bad line, in line order: those the check found, and those repeating the key of an
-    earlier good line (how many of these, returned). Read through a server-side cursor, a few
-    thousand at a time."""
-    repeated = 0
-    sql = """
-        SELECT line, problem, value FROM cpor_usage_checked WHERE problem > 0
-        UNION ALL
-        SELECT c.line, 11, repeated.first::text
-        FROM cpor_usage_checked c JOIN (
-            -- hashed, not sorted: a file rarely repeats a key
-            SELECT tenant_id, product_id, month, min(line) AS first FROM cpor_usage_checked
-            WHERE problem = 0 GROUP BY tenant_id, product_id, month HAVING count(*) > 1
-        ) repeated USING (tenant_id, product_id, month)
-        WHERE c.problem = 0 AND c.line > repeated.first
-        ORDER BY line
-    """
+def _first_of_each_key() -> tuple[int, int]:
+    """The first good line of each key, sorted by the key, into cpor_usage_first: what
+    `_upsert_checked` saves, and what tells a later line of the same key. (good rows, keys)"""
+    _execute_sql(
+        """
+        CREATE TEMPORARY TABLE cpor_usage_first ON COMMIT DROP AS
+        SELECT DISTINCT ON (tenant_id, product_id, month) tenant_id, product_id, month, active_users, line
+        FROM cpor_usage_checked WHERE problem = 0
+        ORDER BY tenant_id, product_id, month, line
+        """
+    )
+    ((good, keys),) = _execute_sql(
+        "SELECT (SELECT count(*) FROM cpor_usage_checked WHERE problem = 0), "
+        "(SELECT count(*) FROM cpor_usage_first)"
+    )
+    return good, keys
+
+
+def _report_rejections(reject: Callable[[int, str, str], None], delimiter: str, *, repeats: bool) -> None:
+    """Every bad line, in line order: those the check found, and (`repeats`: there are some) those
+    repeating the key of an earlier good line. Read through a server-side cursor, a few thousand at a
+    time."""
+    sql = "SELECT line, problem, value FROM cpor_usage_checked WHERE problem > 0"
+    if repeats:
+        sql += """
+            UNION ALL
+            SELECT c.line, 11, f.line::text
+            FROM cpor_usage_checked c JOIN cpor_usage_first f USING (tenant_id, product_id, month)
+            WHERE c.problem = 0 AND c.line > f.line
+        """
     with connection.connection.cursor(name="cpor_usage_rejections") as cursor:
         cursor.itersize = 5_000
-        cursor.execute(sql)
+        cursor.execute(sql + " ORDER BY line")
         for line, problem, value in cursor:
-            repeated += problem == 11
             reject(line, *_problem_message(problem, value, delimiter))
-    return repeated
 
 
 def _problem_message(problem: int, value: str | None, delimiter: str) -> tuple[str, str]:
@@ -1163,21 +1175,17 @@ def _lock_usage() -> None:
     _execute_sql("LOCK TABLE claims_monthlyusage IN SHARE ROW EXCLUSIVE MODE")
 
 
-def _upsert_checked() -> tuple[int, int, int]:
-    """Insert the first good row of each key not saved yet, in the order of the unique key (the
-    index grows at its right edge), and update the saved rows whose count differs; rows saved with
-    the same count are left alone. `_lock_usage` must be held: nothing else can save a key between
-    the look-up and the insertion. (rows created, rows written, good rows including repeated keys)"""
+def _upsert_checked() -> tuple[int, int]:
+    """Insert the first good row of each key not saved yet (cpor_usage_first), in the order of the
+    unique key (the index grows at its right edge), and update the saved rows whose count differs;
+    rows saved with the same count are left alone. `_lock_usage` must be held: nothing else can save
+    a key between the look-up and the insertion. (rows created, rows written)"""
     ((created, updated),) = _execute_sql(
         """
-        WITH latest AS (
-            SELECT DISTINCT ON (tenant_id, product_id, month) tenant_id, product_id, month, active_users
-            FROM cpor_usage_checked WHERE problem = 0
-            ORDER BY tenant_id, product_id, month, line
-        ), compared AS (
+        WITH compared AS (
             SELECT f.tenant_id, f.product_id, f.month, f.active_users,
                    u.id AS saved_id, u.active_users AS saved_users
-            FROM latest f LEFT JOIN claims_monthlyusage u
+            FROM cpor_usage_first f LEFT JOIN claims_monthlyusage u
               ON u.tenant_id = f.tenant_id AND u.product_id = f.product_id AND u.month = f.month
         ), inserted AS (
             INSERT INTO claims_monthlyusage (tenant_id, product_id, month, active_users)
@@ -1192,5 +1200,4 @@ def _upsert_checked() -> tuple[int, int, int]:
         SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
         """
     )
-    ((valid,),) = _execute_sql("SELECT count(*) FROM cpor_usage_checked WHERE problem = 0")
-    return created, created + updated, valid
+    return created, created + updated
