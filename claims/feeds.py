@@ -1174,7 +1174,11 @@ def _lock_usage() -> None:
     no one else writing, `_upsert_checked` can insert the keys it did not find and update those it
     found, without ON CONFLICT's speculative insertion. Taken before the key-share locks on tenants
     and products: a tenant deletion through Django deletes the tenant's usage first, so it either
-    finishes before this import looks for the tenant or waits for the import to commit."""
+    finishes before this import looks for the tenant or waits for the import to commit. (The lock
+    also waits for a running VACUUM or ANALYZE of the table; autovacuum gives way to it after
+    deadlock_timeout. A tenant deleted by raw SQL, which deletes the tenant before the trigger of
+    migration 0016 deletes its usage, can deadlock with an import: PostgreSQL then fails one of
+    the two, and the import says to run it again.)"""
     _execute_sql("LOCK TABLE claims_monthlyusage IN SHARE ROW EXCLUSIVE MODE")
 
 
