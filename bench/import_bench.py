@@ -118,9 +118,11 @@ def copy_file(path: Path) -> float:
 
 def sql_upsert() -> float:
     """The database's own floor for the import's write: one INSERT … SELECT … ON CONFLICT from the
-    COPY'd scratch table into an empty claims_monthlyusage (its primary key, unique and product
-    indexes, and checks; since migration 0016 no foreign key constraints), sorted by the unique key
-    as the import sorts, with no checking of the rows and no report of bad ones."""
+    COPY'd scratch table into an empty claims_monthlyusage (its primary key and unique indexes, and
+    checks; since migration 0016 no foreign key constraints, since 0017 no index on the product),
+    sorted by the unique key as the import sorts, with no checking of the rows and no report of bad
+    ones. (The import itself, holding a lock that keeps other writers out, inserts the keys it did
+    not find without ON CONFLICT.)"""
     run("TRUNCATE claims_monthlyusage")
     settle()
     started = time.perf_counter()

@@ -781,10 +781,13 @@ class _Staging:
 #   regular expressions run only on the rows those miss;
 # - reports the rejected lines in line order, with the messages of the Python path, through a
 #   server-side cursor (memory does not grow with the number of bad rows);
-# - takes a key-share lock on the tenants and products the rows name (what a foreign key check
-#   takes, once per tenant instead of once per row: MonthlyUsage's foreign keys have no database
-#   constraint, see migration 0016) and upserts the first row of each key that is new or changed,
-#   sorted by the unique key so the index grows at its right edge.
+# - locks MonthlyUsage against other writers (SHARE ROW EXCLUSIVE: readers go on, a second import
+#   waits here; `_lock_usage`), then takes a key-share lock on the tenants and products the rows
+#   name (what a foreign key check takes, once per tenant instead of once per row: MonthlyUsage's
+#   foreign keys have no database constraint, see migration 0016);
+# - inserts the first row of each key not saved yet, sorted by the unique key so the index grows at
+#   its right edge, and updates the saved rows whose count differs: a plain INSERT and UPDATE, no
+#   ON CONFLICT, since with the lock held no one else can save a key meanwhile.
 # It is one transaction: an error saves nothing. SQLite (tests, `make run`) keeps the Python path.
 
 _PROBLEM_COLUMNS = {
@@ -941,7 +944,9 @@ def _import_usage_in_sql(
             )
             _copy_lines(chunks, rest, header_line, _LineCopier(delimiter, result))
             result.rows_read = _check_lines(delimiter, order, now)
-            repeated = _report_rejections(reject, delimiter)
+            good, keys = _first_of_each_key()
+            _report_rejections(reject, delimiter, repeats=good > keys)
+            _lock_usage()
             if not _references_held("cpor_usage_checked WHERE problem = 0"):
                 raise FeedError(
                     _(
@@ -949,7 +954,7 @@ def _import_usage_in_sql(
                         "Nothing was saved; run the import again."
                     )
                 )
-            created, written, good = _upsert_checked()
+            created, written = _upsert_checked()
     except OSError as exc:
         raise FeedError(_("Cannot read the file: %(error)s") % {"error": exc}) from exc
     except DatabaseError as exc:
@@ -960,7 +965,7 @@ def _import_usage_in_sql(
         ) from exc
     result.created = created
     result.updated = written - created
-    result.unchanged = good - repeated - written
+    result.unchanged = keys - written
     return result
 
 
@@ -973,7 +978,7 @@ def _execute_sql(sql: str, params: Any = ()) -> Any:
 def _copy_lines(
     chunks: Iterator[bytes], rest: bytes, header_line: int, copier: Callable[[bytes], bytes]
 ) -> None:
-    _execute_sql("DROP TABLE IF EXISTS cpor_usage_lines, cpor_usage_checked")
+    _execute_sql("DROP TABLE IF EXISTS cpor_usage_lines, cpor_usage_checked, cpor_usage_first")
     _execute_sql(
         "CREATE TEMPORARY TABLE cpor_usage_lines ("
         f"line bigint GENERATED ALWAYS AS IDENTITY (START WITH {header_line + 1:d}), raw text NOT NULL"
@@ -1077,30 +1082,41 @@ def _check_lines(delimiter: str, order: list[int] | None, now: dt.datetime) -> i
     return rows
 
 
-def _report_rejections(reject: Callable[[int, str, str], None], delimiter: str) -> int:
-    """Every bad line, in line order: those the check found, and those repeating the key of an
-    earlier good line (how many of these, returned). Read through a server-side cursor, a few
-    thousand at a time."""
-    repeated = 0
-    sql = """
-        SELECT line, problem, value FROM cpor_usage_checked WHERE problem > 0
-        UNION ALL
-        SELECT c.line, 11, repeated.first::text
-        FROM cpor_usage_checked c JOIN (
-            -- hashed, not sorted: a file rarely repeats a key
-            SELECT tenant_id, product_id, month, min(line) AS first FROM cpor_usage_checked
-            WHERE problem = 0 GROUP BY tenant_id, product_id, month HAVING count(*) > 1
-        ) repeated USING (tenant_id, product_id, month)
-        WHERE c.problem = 0 AND c.line > repeated.first
-        ORDER BY line
-    """
+def _first_of_each_key() -> tuple[int, int]:
+    """The first good line of each key, sorted by the key, into cpor_usage_first: what
+    `_upsert_checked` saves, and what tells a later line of the same key. (good rows, keys)"""
+    _execute_sql(
+        """
+        CREATE TEMPORARY TABLE cpor_usage_first ON COMMIT DROP AS
+        SELECT DISTINCT ON (tenant_id, product_id, month) tenant_id, product_id, month, active_users, line
+        FROM cpor_usage_checked WHERE problem = 0
+        ORDER BY tenant_id, product_id, month, line
+        """
+    )
+    ((good, keys),) = _execute_sql(
+        "SELECT (SELECT count(*) FROM cpor_usage_checked WHERE problem = 0), "
+        "(SELECT count(*) FROM cpor_usage_first)"
+    )
+    return good, keys
+
+
+def _report_rejections(reject: Callable[[int, str, str], None], delimiter: str, *, repeats: bool) -> None:
+    """Every bad line, in line order: those the check found, and (`repeats`: there are some) those
+    repeating the key of an earlier good line. Read through a server-side cursor, a few thousand at a
+    time."""
+    sql = "SELECT line, problem, value FROM cpor_usage_checked WHERE problem > 0"
+    if repeats:
+        sql += """
+            UNION ALL
+            SELECT c.line, 11, f.line::text
+            FROM cpor_usage_checked c JOIN cpor_usage_first f USING (tenant_id, product_id, month)
+            WHERE c.problem = 0 AND c.line > f.line
+        """
     with connection.connection.cursor(name="cpor_usage_rejections") as cursor:
         cursor.itersize = 5_000
-        cursor.execute(sql)
+        cursor.execute(sql + " ORDER BY line")
         for line, problem, value in cursor:
-            repeated += problem == 11
             reject(line, *_problem_message(problem, value, delimiter))
-    return repeated
 
 
 def _problem_message(problem: int, value: str | None, delimiter: str) -> tuple[str, str]:
@@ -1137,40 +1153,58 @@ def _references_held(rows: str) -> bool:
     database does for MonthlyUsage since migration 0016, takes the new rows too). False: one was
     deleted since the rows were checked, and saving them would leave rows pointing nowhere."""
     lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
-    for table, column in (("claims_tenant", "tenant_id"), ("claims_product", "product_id")):
-        ((named, held),) = _execute_sql(
-            f"SELECT (SELECT count(*) FROM (SELECT {column} FROM {rows} GROUP BY {column}) AS named), "  # noqa: S608
-            f"(SELECT count(*) FROM (SELECT 1 FROM {table} WHERE id IN "
-            f"(SELECT {column} FROM {rows}){lock}) AS held)"
-        )
-        if held != named:
-            return False
-    return True
+    # One pass over the rows: their (tenant, product) pairs are far fewer than they are.
+    ((tenants, tenants_held, products, products_held),) = _execute_sql(
+        f"WITH pairs AS (SELECT tenant_id, product_id FROM {rows} GROUP BY tenant_id, product_id), "  # noqa: S608
+        "tenants AS (SELECT DISTINCT tenant_id AS id FROM pairs), "
+        "products AS (SELECT DISTINCT product_id AS id FROM pairs) "
+        "SELECT (SELECT count(*) FROM tenants), "
+        f"(SELECT count(*) FROM (SELECT 1 FROM claims_tenant WHERE id IN (SELECT id FROM tenants){lock}) t), "
+        "(SELECT count(*) FROM products), "
+        "(SELECT count(*) FROM "
+        f"(SELECT 1 FROM claims_product WHERE id IN (SELECT id FROM products){lock}) p)"
+    )
+    return tenants_held == tenants and products_held == products
 
 
-def _upsert_checked() -> tuple[int, int, int]:
-    """Insert the first good row of each key, update those saved with another count, in the order
-    of the unique key. (rows created, rows written, good rows including repeated keys)."""
-    ((created, written),) = _execute_sql(
+def _lock_usage() -> None:
+    """Serialise the writers of MonthlyUsage until this import commits, not its readers: SHARE ROW
+    EXCLUSIVE conflicts with every writer's ROW EXCLUSIVE (and with itself: a second import waits
+    here) but not with SELECT's ACCESS SHARE nor with SELECT … FOR UPDATE/SHARE's ROW SHARE. With
+    no one else writing, `_upsert_checked` can insert the keys it did not find and update those it
+    found, without ON CONFLICT's speculative insertion. Taken before the key-share locks on tenants
+    and products: a tenant deletion through Django deletes the tenant's usage first, so it either
+    finishes before this import looks for the tenant or waits for the import to commit. (The lock
+    also waits for a running VACUUM or ANALYZE of the table; autovacuum gives way to it after
+    deadlock_timeout. A tenant deleted by raw SQL, which deletes the tenant before the trigger of
+    migration 0016 deletes its usage, can deadlock with an import: PostgreSQL then fails one of
+    the two, and the import says to run it again.)"""
+    _execute_sql("LOCK TABLE claims_monthlyusage IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _upsert_checked() -> tuple[int, int]:
+    """Insert the first good row of each key not saved yet (cpor_usage_first), in the order of the
+    unique key (the index grows at its right edge), and update the saved rows whose count differs;
+    rows saved with the same count are left alone. `_lock_usage` must be held: nothing else can save
+    a key between the look-up and the insertion. (rows created, rows written)"""
+    ((created, updated),) = _execute_sql(
         """
-        WITH written AS (
-            INSERT INTO claims_monthlyusage AS saved (tenant_id, product_id, month, active_users)
-            SELECT f.tenant_id, f.product_id, f.month, f.active_users FROM (
-                SELECT DISTINCT ON (tenant_id, product_id, month) tenant_id, product_id, month, active_users
-                FROM cpor_usage_checked WHERE problem = 0
-                ORDER BY tenant_id, product_id, month, line
-            ) f
-            -- Rows saved with the same count are left alone before the upsert looks at them.
-            LEFT JOIN claims_monthlyusage u
+        WITH compared AS (
+            SELECT f.tenant_id, f.product_id, f.month, f.active_users,
+                   u.id AS saved_id, u.active_users AS saved_users
+            FROM cpor_usage_first f LEFT JOIN claims_monthlyusage u
               ON u.tenant_id = f.tenant_id AND u.product_id = f.product_id AND u.month = f.month
-            WHERE u.id IS NULL OR u.active_users <> f.active_users
-            ORDER BY f.tenant_id, f.product_id, f.month
-            ON CONFLICT (tenant_id, product_id, month) DO UPDATE SET active_users = excluded.active_users
-            WHERE saved.active_users <> excluded.active_users
-            RETURNING xmax = 0 AS created
+        ), inserted AS (
+            INSERT INTO claims_monthlyusage (tenant_id, product_id, month, active_users)
+            SELECT tenant_id, product_id, month, active_users FROM compared WHERE saved_id IS NULL
+            ORDER BY tenant_id, product_id, month
+            RETURNING 1
+        ), updated AS (
+            UPDATE claims_monthlyusage u SET active_users = c.active_users FROM compared c
+            WHERE u.id = c.saved_id AND c.saved_users <> c.active_users
+            RETURNING 1
         )
-        SELECT count(*) FILTER (WHERE created), count(*) FROM written
+        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
         """
     )
-    ((valid,),) = _execute_sql("SELECT count(*) FROM cpor_usage_checked WHERE problem = 0")
-    return created, written, valid
+    return created, created + updated

@@ -1735,6 +1735,10 @@ class MonthlyUsage(models.Model):
         on_delete=models.PROTECT,
         related_name="monthly_usage",
         verbose_name=_("product"),
+        # No index of its own: every read names the tenant (the unique constraint's index leads
+        # with it), and one more index on every row written costs the usage import. Only deleting
+        # a product (PROTECT, and the trigger of migration 0016) scans the table, a rare admin step.
+        db_index=False,
         db_constraint=False,
     )
     month = models.DateField(_("month"), help_text=_("The first day of the month."))

@@ -10,7 +10,7 @@ import threading
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 from claims import feeds
 from claims.models import MonthlyUsage, Product, Subscription, Tenant
@@ -74,3 +74,82 @@ def test_two_subscription_imports_of_one_file_at_once() -> None:
     assert Subscription.objects.count() == 200
     assert sum(r.created for r in results) == 200
     assert Subscription.objects.filter(inactive_since=NOW).count() == 100
+
+
+def test_two_usage_imports_with_different_counts_at_once() -> None:
+    """The SQL import inserts the keys it did not find and updates the others under a table lock:
+    the second import waits for the first, sees all its rows, and updates each one."""
+    tenants = [Tenant.objects.create(tenant_id=uuid.uuid4(), name=f"T{n}") for n in range(5)]
+    codes = list(Product.objects.order_by("code").values_list("code", flat=True)[:6])
+    keys = [(tenant.tenant_id, code, month) for tenant in tenants for code in codes for month in range(1, 11)]
+    header = "tenant_id,product_code,month,active_users\n"
+    files = {
+        extra: header + "\n".join(f"{t},{c},2026-{m:02},{m * 3 + extra}" for t, c, m in keys)
+        for extra in (0, 1)
+    }
+    texts = iter(files.values())
+    read: dict[int, str] = {}  # id of each import's result: the file it read
+    lock = threading.Lock()
+
+    def importer(stream: io.BytesIO, **options: object) -> feeds.ImportResult:
+        with lock:
+            text = next(texts)
+        result = feeds.import_usage(io.BytesIO(text.encode()), **options)
+        read[id(result)] = text
+        return result
+
+    first, second = sorted(both_at_once("", importer), key=lambda r: -r.created)
+    assert (first.created, first.updated, first.unchanged) == (300, 0, 0)
+    assert (second.created, second.updated, second.unchanged) == (0, 300, 0)
+    saved = sorted(
+        MonthlyUsage.objects.values_list("tenant__tenant_id", "product__code", "month__month", "active_users")
+    )
+    extra = 0 if read[id(second)] == files[0] else 1
+    assert saved == sorted((t, c, m, m * 3 + extra) for t, c, m in keys)
+
+
+def test_an_import_holding_the_usage_lock_blocks_writers_not_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant = Tenant.objects.create(tenant_id=uuid.uuid4(), name="T")
+    product = Product.objects.order_by("code").first()
+    assert product is not None
+    MonthlyUsage.objects.create(tenant=tenant, product=product, month=dt.date(2026, 1, 1), active_users=1)
+    locked, release = threading.Event(), threading.Event()
+    held = feeds._references_held  # the first step after the import takes the lock
+
+    def waiting(rows: str) -> bool:
+        locked.set()
+        assert release.wait(30)
+        return held(rows)
+
+    monkeypatch.setattr(feeds, "_references_held", waiting)
+    crashes: list[BaseException] = []
+
+    def operator() -> None:
+        try:
+            feeds.import_usage(
+                io.BytesIO(
+                    f"tenant_id,product_code,month,active_users\n{tenant.tenant_id},{product.code},2026-02,2\n".encode()
+                ),
+                now=NOW,
+            )
+        except BaseException as exc:
+            crashes.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=operator)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            assert MonthlyUsage.objects.count() == 1  # a reader does not wait
+            assert len(MonthlyUsage.objects.select_for_update().filter(tenant=tenant)) == 1
+        with pytest.raises(OperationalError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            MonthlyUsage.objects.filter(tenant=tenant).update(active_users=5)  # a writer waits
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive() and not crashes
+    assert sorted(MonthlyUsage.objects.values_list("month__month", "active_users")) == [(1, 1), (2, 2)]

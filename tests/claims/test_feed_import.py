@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import ProtectedError
 
 from claims import feeds
 from claims.models import MonthlyUsage, Product, Subscription, Tenant
@@ -453,3 +454,13 @@ def test_a_spreadsheets_empty_trailing_columns_are_ignored() -> None:
     result = usage(text)
     assert result.created == 1
     assert rejections(result) == [(3, "—")]
+
+
+def test_a_product_named_by_usage_cannot_be_deleted() -> None:
+    # MonthlyUsage.product has no index of its own (migration 0017): PROTECT still finds the rows.
+    usage(f"{USAGE_HEADER}\n{NORTHWIND},d365-sales,2026-10,1\n")
+    product = Product.objects.get(code="d365-sales")
+    with pytest.raises(ProtectedError):
+        product.delete()
+    assert Product.objects.filter(pk=product.pk).exists()
+    assert MonthlyUsage.objects.filter(product=product).count() == 1
