@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("claims", "0016_usage_import_speed"),
+        ("claims", "0017_dashboard_indexes"),
     ]
 
     operations = [
