@@ -5,13 +5,16 @@ the visitor's own CSRF token, and a page answering a form is never cached."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from claims import views, workflow
 from claims.models import Claim
@@ -21,6 +24,14 @@ from tests.portal.conftest import client_for
 pytestmark = pytest.mark.django_db
 S = Claim.Status
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def _clock_held_within_a_minute() -> Iterator[None]:
+    """A cached body is used within its minute: the clock stands still, so two visits never fall on
+    either side of a minute's turn (the test that moves time does so itself)."""
+    with time_machine.travel(timezone.now().replace(second=1, microsecond=0), tick=False):
+        yield
 
 
 def visit(client: Client, claim: Claim) -> tuple[str, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +25,14 @@ from tests.factories import claim_in, draft, pdf_upload
 pytestmark = pytest.mark.django_db
 S = Claim.Status
 URL = reverse("claims:dashboard")
+
+
+@pytest.fixture(autouse=True)
+def _clock_held_within_a_minute() -> Iterator[None]:
+    """A cached body is used within its minute: the clock stands still, so two visits never fall on
+    either side of a minute's turn (the test that moves time does so itself)."""
+    with time_machine.travel(timezone.now().replace(second=1, microsecond=0), tick=False):
+        yield
 
 
 def visit(client: Client, url: str = URL) -> tuple[str, int]:
