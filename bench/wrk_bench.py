@@ -13,6 +13,11 @@ Plain HTTP on 127.0.0.1: the HTTPS redirect and secure cookies are off, as behin
 would terminate TLS; the consent page's per-IP rate limit is lifted, since every request comes from
 one address.
 
+The dashboard's and the claim page's bodies are cached for CPOR_PAGE_CACHE_SECONDS (60 s) under the
+partner's claims version (claims.views): wrk asks for one URL as one user, so after the first request
+of each minute those pages are read from the cache. `CPOR_PAGE_CACHE_SECONDS=0` in the environment
+measures them rendered for every request. The bare views are never cached.
+
 Pages, each paired with its bare view (one raw SELECT of the same rows, a minimal template):
 
 - dashboard      /claims/ as the big partner's admin      ↔ /bench/bare/dashboard/
@@ -305,6 +310,15 @@ def main() -> None:
         f"gunicorn: {workers} sync workers, production settings, DB_CONN_MAX_AGE="
         f"{env.get('DB_CONN_MAX_AGE', '60 (default)')}, Redis cache; wrk -t{args.threads} -c{args.connections} "
         f"-d{args.duration}s × {args.rounds} rounds, A/B alternating; medians"
+    )
+    page_cache = env.get("CPOR_PAGE_CACHE_SECONDS", "60 (default)")
+    print(
+        f"dashboard and claim page bodies cached for CPOR_PAGE_CACHE_SECONDS={page_cache}"
+        + (
+            ": every request renders them"
+            if page_cache.strip() == "0"
+            else ": wrk repeats one URL, so most are hits"
+        )
     )
     print(
         f"load average before: {' '.join(f'{v:.2f}' for v in load_before)}; after: {' '.join(f'{v:.2f}' for v in load_after)}"
