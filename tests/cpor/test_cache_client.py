@@ -6,7 +6,6 @@ call, and a rate-limit hit took three round trips (add, exists, incr). Both stil
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,28 +18,19 @@ from django.test import override_settings
 from cpor import cache as cpor_cache
 from cpor import ratelimit
 from cpor.cache import CacheUnavailable, FailOpenRedisCache
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # nothing listens once the socket is closed
+from tests.cpor import test_redis_outage as outage
 
 
 def redis_cache(url: str) -> dict[str, Any]:
-    return {
-        "default": {
-            "BACKEND": "cpor.cache.FailOpenRedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": f"cpor-test-client-{time.monotonic_ns()}",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
+    """The outage tests' cache settings, under a key prefix of this test's own."""
+    settings = outage.redis_cache(url)
+    settings["default"]["KEY_PREFIX"] = f"cpor-test-client-{time.monotonic_ns()}"
+    return settings
 
 
 @pytest.fixture
 def dead_cache() -> Iterator[FailOpenRedisCache]:
-    with override_settings(CACHES=redis_cache(f"redis://127.0.0.1:{closed_port()}/1")):
+    with override_settings(CACHES=redis_cache(f"redis://127.0.0.1:{outage.closed_port()}/1")):
         backend = caches["default"]
         assert isinstance(backend, FailOpenRedisCache)
         yield backend
