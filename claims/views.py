@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -143,7 +145,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if body is None:
         body = _dashboard_body(request, membership, form, filters)
         if key:
-            cache.set(key, body, settings.CPOR_PAGE_CACHE_SECONDS)
+            cache.set(key, body, _left_in_slot())
     return render(request, "claims/dashboard.html", {"membership": membership, "body": mark_safe(body)})  # noqa: S308 -- our own rendering
 
 
@@ -424,11 +426,19 @@ def _time_slot() -> str:
     return str(int(timezone.now().timestamp() // settings.CPOR_PAGE_CACHE_SECONDS))
 
 
-# The claim page below its header, cached for CPOR_PAGE_CACHE_SECONDS per user, claim, partner
-# claims version, language and time zone, as the dashboard: every change the page shows
-# bumps the version (transitions, sweeps, edits, documents, comments, assessments). Its forms' CSRF
-# token is left out of what is cached (`_CSRF_SLOT`) and put in for each request. A page answering a
-# posted form (its errors, a refusal) is never cached.
+def _left_in_slot() -> int:
+    """Seconds until the current slot ends: a page cached in it is kept no longer (after that no key
+    can name it)."""
+    seconds = settings.CPOR_PAGE_CACHE_SECONDS
+    return max(1, math.ceil(seconds - timezone.now().timestamp() % seconds))
+
+
+# The claim page below its header, cached for CPOR_PAGE_CACHE_SECONDS per user, role, claim,
+# partner claims version, language and time zone, as the dashboard: every change the page shows
+# bumps the version (transitions, sweeps, edits, documents, comments, assessments, customers' end
+# requests). Its forms' CSRF token is not cached: a random slot stands for it, stored beside the
+# body and replaced for each request. A page answering a posted form (its errors, a refusal) is
+# never cached.
 
 
 @login_required
@@ -447,6 +457,7 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
             str(pk),
             str(membership.partner.claims_version),
             str(request.user.pk),
+            membership.role,
             translation.get_language() or "",
             timezone.get_current_timezone_name(),
             _time_slot(),
@@ -454,26 +465,27 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     cached = cache.get(key)
     if cached is not None:
-        name, body = cached
-        return _claim_response(request, pk, name, body)
+        name, slot, body = cached
+        return _claim_response(request, pk, name, body, slot)
     claim = selectors.claim_for_partner(membership.partner_id, pk, for_page=True)
     if claim is None:
         raise Http404("No such claim")
-    body = _claim_body(request, claim, membership)
-    cache.set(key, (claim.name, body), settings.CPOR_PAGE_CACHE_SECONDS)
-    return _claim_response(request, claim.pk, claim.name, body)
+    slot = _csrf_slot()
+    body = _claim_body(request, claim, membership, csrf_slot=slot)
+    cache.set(key, (claim.name, slot, body), _left_in_slot())
+    return _claim_response(request, claim.pk, claim.name, body, slot)
 
 
 def _csrf_slot() -> str:
-    """What stands for the CSRF token in a cached claim page: derived from the secret key, so no
-    text a partner writes into a claim can spell it."""
-    return "csrf-" + hashlib.sha256(f"cpor-claim-page-csrf:{settings.SECRET_KEY}".encode()).hexdigest()
+    """What stands for the CSRF token in a claim page's body until the response: random for each
+    rendering, so no text a partner writes into a claim can spell it."""
+    return f"csrf-slot-{secrets.token_hex(16)}"
 
 
 def _claim_response(
-    request: HttpRequest, pk: int, name: str, body: str, *, status: int = 200
+    request: HttpRequest, pk: int, name: str, body: str, csrf_slot: str, *, status: int = 200
 ) -> HttpResponse:
-    body = body.replace(_csrf_slot(), get_token(request))
+    body = body.replace(csrf_slot, get_token(request))
     return render(
         request,
         "claims/claim_detail.html",
@@ -491,12 +503,19 @@ def _claim_page(
     refusal: str = "",
     **forms: Any,
 ) -> HttpResponse:
-    body = _claim_body(request, claim, membership, refusal=refusal, **forms)
-    return _claim_response(request, claim.pk, claim.name, body, status=status)
+    slot = _csrf_slot()
+    body = _claim_body(request, claim, membership, csrf_slot=slot, refusal=refusal, **forms)
+    return _claim_response(request, claim.pk, claim.name, body, slot, status=status)
 
 
 def _claim_body(
-    request: HttpRequest, claim: Claim, membership: Membership, *, refusal: str = "", **forms: Any
+    request: HttpRequest,
+    claim: Claim,
+    membership: Membership,
+    *,
+    csrf_slot: str,
+    refusal: str = "",
+    **forms: Any,
 ) -> str:
     manager = membership.can_manage_claims
     page = selectors.claim_page(claim, assessment_reasons=manager)
@@ -533,7 +552,7 @@ def _claim_body(
         "upload_form": forms.get("upload_form") or UploadForm(),
         "max_bytes": settings.CPOR_POE_MAX_BYTES,
         "max_files": settings.CPOR_POE_MAX_FILES,
-        "csrf_token": _csrf_slot(),  # put in by _claim_response
+        "csrf_token": csrf_slot,  # the token is put in by _claim_response
     }
     return render_to_string("claims/claim_detail_body.html", context, request)
 

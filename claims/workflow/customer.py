@@ -239,6 +239,7 @@ def request_end_association(
         )
         notifications.after_end_requested(locked, request, now=now)
         tell_listeners("end_requested", claim=locked, request=request, now=now)
+        claims_changed([locked.partner_id])  # the claim page shows the request in its history
     return request
 
 
@@ -277,6 +278,7 @@ def decline_end_request(claim: Claim | int, *, by: Any, reason: str) -> Associat
         )
         notifications.after_end_request_declined(locked, request, now=now)
         tell_listeners("end_request_declined", claim=locked, request=request, now=now)
+        claims_changed([locked.partner_id])
     return request
 
 

@@ -287,10 +287,10 @@ def add_comment(
             partner_visible=partner_visible,
             via=via,
         )
-        if partner_visible:
-            claims_changed([locked.partner_id])  # the claim page shows the comment
         notifications.after_comment(locked, comment, now=now)
         tell_listeners("comment", claim=locked, comment=comment, now=now)
+        if partner_visible:
+            claims_changed([locked.partner_id])  # the claim page shows the comment
     return comment
 
 

@@ -147,7 +147,6 @@ def _move_batch(batch: list[Claim], action: str, *, now: dt.datetime) -> int:
     if not moved:
         return 0
     claims = [claim for claim, _from_status in moved]
-    claims_changed(claim.partner_id for claim in claims)
     _write_claims(claims, changed, now=now)
     event_ids = _write_events(moved, action, now=now)
     run_steps_for_batch(
@@ -162,6 +161,9 @@ def _move_batch(batch: list[Claim], action: str, *, now: dt.datetime) -> int:
         [planned for claim in claims for planned in notifications.plan(claim, action, managers=managers)],
         now=now,
     )
+    # Last, so the partners' rows are locked only for the end of the batch's transaction (a comment
+    # or upload of theirs waits for that, not for the whole batch).
+    claims_changed(claim.partner_id for claim in claims)
     return len(moved)
 
 

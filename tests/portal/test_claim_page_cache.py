@@ -53,7 +53,7 @@ def test_a_repeat_visit_reads_the_body_from_the_cache(manager: Any, manager_clie
     assert body(again) == body(first)
     assert "<title>#" in again and "Cached claim" in again
     assert cached <= 3 < rendered
-    assert views._csrf_slot() not in again
+    assert "csrf-slot-" not in again  # every slot was replaced by a token
 
 
 def test_a_cached_page_posts_with_the_visitors_own_token(manager: Any) -> None:
