@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,11 @@ class FailOpenRedisCache(RedisCache):
             return fallback
         try:
             return method(*args)
+        except ResponseError as exc:
+            # Redis answered, refusing this one command (out of memory under `noeviction`, say):
+            # the cache is up, so nothing else, least of all the rate limits' counters, is skipped.
+            logger.warning("cache refused %s (%s); answered as not cached", method.__name__, exc)
+            return fallback
         except RedisError as exc:
             self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
             logger.warning(

@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.core.cache import caches
 from django.test import override_settings
+from redis.exceptions import ResponseError
 
 from cpor import cache as cpor_cache
 from cpor import ratelimit
@@ -130,3 +131,23 @@ def test_a_rate_limit_on_the_per_process_cache_counts_too(settings: Any) -> None
     caches["default"].clear()
     answers = [ratelimit.hit("test", "203.0.113.4", limit=2, window_seconds=60) for _ in range(3)]
     assert answers == [True, True, False]
+
+
+def test_a_command_redis_refuses_is_skipped_without_taking_the_cache_down(
+    live_cache: FailOpenRedisCache, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """Out of memory under `noeviction`, Redis refuses a write and answers everything else: the
+    write is skipped, and reads and the rate limits' counters go on (the cache is not marked down)."""
+    client = live_cache._cache.get_client(write=True)
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise ResponseError("OOM command not allowed when used memory > 'maxmemory'.")
+
+    live_cache.set("kept", "value")
+    monkeypatch.setattr(client, "set", refused)
+    live_cache.set("page-body", "x" * 1000)  # skipped, no exception
+    assert "cache refused set" in caplog.text
+    monkeypatch.undo()
+    assert live_cache.get("page-body") is None
+    assert live_cache.get("kept") == "value"
+    assert live_cache.count("counter", 60) == 1  # not CacheUnavailable: the cache is up
