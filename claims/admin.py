@@ -182,7 +182,9 @@ class MonthlyUsageAdmin(FeedAdmin):
     feed = "usage"
     columns = ",".join(feeds.USAGE.columns)
     list_display = ("tenant_name", "product", "month_shown", "active_users")
-    list_filter = (("product", admin.RelatedOnlyFieldListFilter),)
+    # Every product, not only those usage names: that would read the whole table on each page (usage
+    # has no index on the product alone, migration 0018).
+    list_filter = ("product",)
     list_select_related = ("tenant", "product")
     search_fields = ("=tenant__tenant_id", "tenant__name")
     date_hierarchy = "month"

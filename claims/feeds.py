@@ -48,6 +48,7 @@ from claims.models import MonthlyUsage, Product, Subscription, Tenant
 logger = logging.getLogger(__name__)
 
 BATCH_ROWS = 20_000
+USAGE_LOCK_WAIT = "30s"  # at most, for the usage table's lock (see _lock_usage)
 TEMP_BUFFERS = "256MB"  # PostgreSQL memory for the staging tables of one import (see _Staging)
 CHUNK_BYTES = 1 << 20
 MAX_LINE_CHARS = 4_096  # a feed line is under 200 characters; far longer is not a feed line
@@ -1178,8 +1179,15 @@ def _lock_usage() -> None:
     also waits for a running VACUUM or ANALYZE of the table; autovacuum gives way to it after
     deadlock_timeout. A tenant deleted by raw SQL, which deletes the tenant before the trigger of
     migration 0016 deletes its usage, can deadlock with an import: PostgreSQL then fails one of
-    the two, and the import says to run it again.)"""
-    _execute_sql("LOCK TABLE claims_monthlyusage IN SHARE ROW EXCLUSIVE MODE")
+    the two, and the import says to run it again.) It waits at most USAGE_LOCK_WAIT (an
+    anti-wraparound vacuum does not give way); then nothing is saved and the import says to run it
+    again."""
+    # One round trip; DEFAULT is the connection's own setting again for the rest of the import.
+    _execute_sql(
+        "SET LOCAL lock_timeout = %s; LOCK TABLE claims_monthlyusage IN SHARE ROW EXCLUSIVE MODE; "
+        "SET LOCAL lock_timeout TO DEFAULT",
+        [USAGE_LOCK_WAIT],
+    )
 
 
 def _upsert_checked() -> tuple[int, int]:

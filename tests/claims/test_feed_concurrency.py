@@ -153,3 +153,47 @@ def test_an_import_holding_the_usage_lock_blocks_writers_not_readers(monkeypatch
         thread.join(timeout=60)
     assert not thread.is_alive() and not crashes
     assert sorted(MonthlyUsage.objects.values_list("month__month", "active_users")) == [(1, 1), (2, 2)]
+
+
+def test_an_import_waits_for_the_usage_lock_at_most_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that never lets go of the table (an anti-wraparound vacuum does not give way): the
+    import stops after USAGE_LOCK_WAIT with a clear message, saves nothing, and later works."""
+    tenant = Tenant.objects.create(tenant_id=uuid.uuid4(), name="T")
+    product = Product.objects.order_by("code").first()
+    assert product is not None
+    text = f"tenant_id,product_code,month,active_users\n{tenant.tenant_id},{product.code},2026-02,2\n"
+    monkeypatch.setattr(feeds, "USAGE_LOCK_WAIT", "300ms")
+    locked, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE claims_monthlyusage IN ROW EXCLUSIVE MODE")
+                locked.set()
+                assert release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        with pytest.raises(feeds.FeedError, match="run the import again"):
+            feeds.import_usage(io.BytesIO(text.encode()), now=NOW)
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    assert not MonthlyUsage.objects.exists()
+    # The limit holds for taking the table's lock only: the import's later waits are as before.
+    seen: list[str] = []
+    held = feeds._references_held
+
+    def noting(rows: str) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('lock_timeout')")
+            seen.append(cursor.fetchone()[0])
+        return held(rows)
+
+    monkeypatch.setattr(feeds, "_references_held", noting)
+    assert feeds.import_usage(io.BytesIO(text.encode()), now=NOW).created == 1
+    assert seen == ["0"]
