@@ -4,6 +4,7 @@ the visitor's own CSRF token, and a page answering a form is never cached."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,8 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from claims import views, workflow
-from claims.models import Claim
+from claims import workflow
+from claims.models import Claim, Membership
 from tests.factories import claim_in, draft, pdf_upload, reviewer
 from tests.portal.conftest import client_for
 
@@ -134,3 +135,27 @@ def test_no_body_is_cached_when_the_setting_is_zero(
     _, first = visit(manager_client, claim)
     _, second = visit(manager_client, claim)
     assert second == first > 3
+
+
+def test_a_customers_end_request_is_seen_at_once(manager: Any, manager_client: Client) -> None:
+    claim = claim_in(S.APPROVED, by=manager)
+    with time_machine.travel(claim.consent_window_ends_at + dt.timedelta(seconds=1), tick=False):
+        workflow.transition(claim.pk, "close_consent_window", by=workflow.SYSTEM)
+        visit(manager_client, claim)
+        workflow.request_end_association(
+            claim.pk,
+            customer_email=claim.customer_contact_email,
+            language="en",
+            reason="We work with another partner now",
+        )
+        html, _ = visit(manager_client, claim)
+    assert "We work with another partner now" in html
+
+
+def test_a_role_changed_is_seen_at_once(manager: Any, manager_client: Client) -> None:
+    claim = draft(by=manager)
+    managing, _ = visit(manager_client, claim)
+    assert reverse("claims:submit", args=[claim.pk]) in managing
+    Membership.objects.filter(user=manager).update(role=Membership.Role.MEMBER)
+    reading, _ = visit(manager_client, claim)
+    assert reverse("claims:submit", args=[claim.pk]) not in reading
