@@ -133,6 +133,7 @@ def test_a_rate_limit_on_the_per_process_cache_counts_too(settings: Any) -> None
     assert answers == [True, True, False]
 
 
+@pytest.mark.redis
 def test_a_command_redis_refuses_is_skipped_without_taking_the_cache_down(
     live_cache: FailOpenRedisCache, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
