@@ -132,6 +132,37 @@ DASHBOARD_CACHED_PAGES = 5
 DASHBOARD_CACHED_PARAMETERS = frozenset({"status", "sort", "page"})
 
 
+def _page_key(page: str, membership: Membership, *parts: str) -> str | None:
+    """The cache key of a page body of `membership`'s partner: its claims version, the role, the
+    language, the time zone and the time slot, then the page's own `parts`. None: the cache is off."""
+    if settings.CPOR_PAGE_CACHE_SECONDS <= 0:
+        return None
+    return ":".join(
+        (
+            f"cpor:{page}",
+            str(membership.partner_id),
+            str(membership.partner.claims_version),
+            membership.role,
+            translation.get_language() or "",
+            timezone.get_current_timezone_name(),
+            _time_slot(),
+            *parts,
+        )
+    )
+
+
+def _time_slot() -> str:
+    """The current slot of CPOR_PAGE_CACHE_SECONDS: a cached page is used within its slot only."""
+    return str(int(timezone.now().timestamp() // settings.CPOR_PAGE_CACHE_SECONDS))
+
+
+def _left_in_slot() -> int:
+    """Seconds until the current slot ends: a page cached in it is kept no longer (after that no key
+    can name it)."""
+    seconds = settings.CPOR_PAGE_CACHE_SECONDS
+    return max(1, math.ceil(seconds - timezone.now().timestamp() % seconds))
+
+
 @login_required
 @require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -159,27 +190,13 @@ def _dashboard_key(
     any parameter but a valid status, sort and one of the first pages (so a client inventing URLs
     cannot fill the cache; each cached state has one spelling)."""
     if (
-        settings.CPOR_PAGE_CACHE_SECONDS <= 0
-        or form.errors
+        form.errors
         or not set(request.GET) <= DASHBOARD_CACHED_PARAMETERS
         or any(len(request.GET.getlist(name)) > 1 for name in request.GET)
         or not 1 <= filters.page <= DASHBOARD_CACHED_PAGES
     ):
         return None
-    return ":".join(
-        (
-            "cpor:dashboard",
-            str(membership.partner_id),
-            str(membership.partner.claims_version),
-            membership.role,
-            translation.get_language() or "",
-            timezone.get_current_timezone_name(),
-            filters.status,
-            filters.sort,
-            str(filters.page),
-            _time_slot(),
-        )
-    )
+    return _page_key("dashboard", membership, filters.status, filters.sort, str(filters.page))
 
 
 def _dashboard_body(
@@ -421,18 +438,6 @@ def claim_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # The claim page and its actions
 
 
-def _time_slot() -> str:
-    """The current slot of CPOR_PAGE_CACHE_SECONDS: a cached page is used within its slot only."""
-    return str(int(timezone.now().timestamp() // settings.CPOR_PAGE_CACHE_SECONDS))
-
-
-def _left_in_slot() -> int:
-    """Seconds until the current slot ends: a page cached in it is kept no longer (after that no key
-    can name it)."""
-    seconds = settings.CPOR_PAGE_CACHE_SECONDS
-    return max(1, math.ceil(seconds - timezone.now().timestamp() % seconds))
-
-
 # The claim page below its header, cached for CPOR_PAGE_CACHE_SECONDS per user, role, claim,
 # partner claims version, language and time zone, as the dashboard: every change the page shows
 # bumps the version (transitions, sweeps, edits, documents, comments, assessments, customers' end
@@ -445,25 +450,8 @@ def _left_in_slot() -> int:
 @require_safe
 def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _membership(request)
-    if settings.CPOR_PAGE_CACHE_SECONDS <= 0:
-        claim = selectors.claim_for_partner(membership.partner_id, pk, for_page=True)
-        if claim is None:
-            raise Http404("No such claim")
-        return _claim_page(request, claim, membership)
-    key = ":".join(
-        (
-            "cpor:claim-page",
-            str(membership.partner_id),
-            str(pk),
-            str(membership.partner.claims_version),
-            str(request.user.pk),
-            membership.role,
-            translation.get_language() or "",
-            timezone.get_current_timezone_name(),
-            _time_slot(),
-        )
-    )
-    cached = cache.get(key)
+    key = _page_key("claim-page", membership, str(pk), str(request.user.pk))
+    cached = cache.get(key) if key else None
     if cached is not None:
         name, slot, body = cached
         return _claim_response(request, pk, name, body, slot)
@@ -472,7 +460,8 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such claim")
     slot = _csrf_slot()
     body = _claim_body(request, claim, membership, csrf_slot=slot)
-    cache.set(key, (claim.name, slot, body), _left_in_slot())
+    if key:
+        cache.set(key, (claim.name, slot, body), _left_in_slot())
     return _claim_response(request, claim.pk, claim.name, body, slot)
 
 
