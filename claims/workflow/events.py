@@ -95,7 +95,8 @@ def record_event(
 
 
 def claims_changed(partner_ids: Iterable[int]) -> None:
-    """Bump the partners' claims version (in the caller's transaction): their cached counts and
-    dashboard (`claims.views.dashboard`) are stale. Every change the dashboard shows calls this:
-    transitions, sweeps, new, edited and deleted drafts, documents added and removed."""
+    """Bump the partners' claims version (in the caller's transaction, as its last write): their
+    cached counts, dashboard and claim pages (`claims.views`) are stale. Every change those pages
+    show calls this: transitions, sweeps, new, edited and deleted drafts, documents, partner-visible
+    comments, customers' end requests and their refusal, assessments made after the hand-off."""
     Partner.objects.filter(pk__in=set(partner_ids)).update(claims_version=F("claims_version") + 1)
